@@ -1,0 +1,119 @@
+import * as v from "valibot";
+import { sha256Hex } from "../auth";
+import { database, uniqueViolation } from "../db/client";
+import type { ApiRequest, Env } from "../env";
+import { IDEMPOTENCY_WINDOW_MS } from "../cron";
+import { fail, failValidation } from "../errors";
+import { readJsonObject } from "../http";
+import { customerIdTime, newCustomerId } from "../ids";
+import { baseUrl, toCustomer, type CustomerRow } from "./customer";
+import { findIdempotencyRecord, insertCustomer, insertCustomerIdempotently } from "./repository";
+
+// ASCII addresses only: a dot-atom local part, and a domain of LDH labels whose top level is letters or Punycode.
+const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const TOP_LABEL = "(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{0,58}[A-Za-z0-9])";
+const EMAIL = new RegExp(`^(?=[^@]{1,64}@)${ATOM}(?:\\.${ATOM})*@(?:${LABEL}\\.)+${TOP_LABEL}$`);
+const ASCII = /^[\x20-\x7e]*$/;
+
+const INVALID_EMAIL = "The email field must be a valid email address.";
+const RESERVED_KEYS = ["__proto__", "constructor", "prototype"];
+
+const Email = v.pipe(
+  v.string((issue) => (issue.input == null ? "The email field is required." : "The email field must be a string.")),
+  v.trim(),
+  v.nonEmpty("The email field is required."),
+  v.maxLength(254, "The email field must not be greater than 254 characters."),
+  v.check(
+    (email) => EMAIL.test(email),
+    (issue) => ASCII.test(issue.input as string)
+      ? INVALID_EMAIL
+      : `${INVALID_EMAIL} Internationalized domains must be sent in Punycode (e.g. user@xn--mller-kva.de).`,
+  ),
+);
+
+const isWellFormed = (s: string) => s.isWellFormed();
+
+const Metadata = v.nullish(
+  v.pipe(
+    v.custom<Record<string, unknown>>((m) => typeof m === "object" && m !== null && !Array.isArray(m), "The metadata field must be an object."),
+    v.check((m) => Object.keys(m).length <= 50, "The metadata field must not have more than 50 keys."),
+    // valibot's record() drops these keys silently; refuse them instead of storing less than was sent.
+    v.check((m) => !RESERVED_KEYS.some((k) => Object.hasOwn(m, k)), `The metadata keys ${RESERVED_KEYS.join(", ")} are reserved.`),
+    v.record(
+      v.pipe(
+        v.string(),
+        v.minLength(1, "Metadata keys must be between 1 and 40 characters."),
+        v.maxLength(40, "Metadata keys must be between 1 and 40 characters."),
+        v.check(isWellFormed, "Metadata keys must be valid Unicode text."),
+      ),
+      v.pipe(
+        v.string("Each metadata value must be a string."),
+        v.maxLength(500, "Each metadata value must not be greater than 500 characters."),
+        v.check(isWellFormed, "Each metadata value must be valid Unicode text."),
+      ),
+    ),
+  ),
+);
+
+export const CreateCustomerBody = v.object({ email: Email, metadata: Metadata });
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,64}$/;
+
+
+function jsonText(body: string, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(body, { status, headers: { "Content-Type": "application/json; charset=utf-8", ...headers } });
+}
+
+/** POST /v1/customers */
+export async function createCustomer(request: ApiRequest, env: Env): Promise<Response> {
+  const caller = request.caller!;
+  const input = await readJsonObject(request);
+  const idempotencyKey = request.headers.get("Idempotency-Key");
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
+  }
+  const parsed = v.safeParse(CreateCustomerBody, input, { abortPipeEarly: true });
+  if (!parsed.success) failValidation(parsed.issues);
+
+  const now = request.receivedAt;
+  const id = newCustomerId(now);
+  const row: CustomerRow = {
+    id,
+    testmode: caller.testmode,
+    email: parsed.output.email,
+    metadata: JSON.stringify(parsed.output.metadata ?? {}),
+    createdAt: new Date(customerIdTime(id)).toISOString().replace(/\.\d{3}Z$/, "Z"),
+  };
+  const customer = toCustomer(row, baseUrl(request, env));
+  const body = JSON.stringify(customer);
+  const headers = { Location: customer.links.self.href };
+  const db = database(env.DB);
+
+  try {
+    if (idempotencyKey === null) {
+      await insertCustomer(db, caller, row);
+    } else {
+      const fingerprint = await sha256Hex(`POST ${new URL(request.url).pathname}\n${JSON.stringify(input)}`);
+      const record = { key: idempotencyKey, fingerprint, status: 201, body, createdAt: now };
+      try {
+        await insertCustomerIdempotently(db, caller, row, record, now - IDEMPOTENCY_WINDOW_MS);
+      } catch (err) {
+        if (uniqueViolation(err) !== "idempotency_keys") throw err;
+        // The key was used before: replay what that request got, if it was this same request.
+        const stored = await findIdempotencyRecord(db, caller, idempotencyKey, now - IDEMPOTENCY_WINDOW_MS);
+        if (!stored) fail(409, "A request with this Idempotency-Key is still being processed. Retry later.");
+        if (stored.fingerprint !== fingerprint) {
+          fail(409, "This Idempotency-Key was already used with a different request. Use a new key for a new request.");
+        }
+        return jsonText(stored.body, stored.status, { "Idempotent-Replayed": "true" });
+      }
+    }
+  } catch (err) {
+    if (uniqueViolation(err) === "customers_scope_email") {
+      failValidation({ email: ["The email has already been taken."] });
+    }
+    throw err;
+  }
+  return jsonText(body, 201, headers);
+}

@@ -1,0 +1,65 @@
+import { json } from "itty-router";
+import * as v from "valibot";
+import { database } from "../db/client";
+import type { ApiRequest, Env } from "../env";
+import { failValidation } from "../errors";
+import { CUSTOMER_ID } from "../ids";
+import { baseUrl, link, toCustomer } from "./customer";
+import { listCustomers } from "./repository";
+
+// Query values arrive as a string, or an array when a parameter is repeated.
+const single = (name: string) =>
+  v.string((issue) => (Array.isArray(issue.input) ? `The ${name} parameter must be given only once.` : `The ${name} parameter must be a string.`));
+
+const Cursor = (name: string) =>
+  v.optional(v.pipe(single(name), v.regex(CUSTOMER_ID, `The ${name} parameter must be a customer id (cus_...).`)));
+
+export const ListCustomersQuery = v.pipe(
+  v.object({
+    limit: v.optional(
+      v.pipe(
+        single("limit"),
+        v.regex(/^\d{1,9}$/, "The limit parameter must be an integer between 1 and 100."),
+        v.transform(Number),
+        v.minValue(1, "The limit parameter must be an integer between 1 and 100."),
+        v.maxValue(100, "The limit parameter must be an integer between 1 and 100."),
+      ),
+      "10",
+    ),
+    startingAfter: Cursor("startingAfter"),
+    endingBefore: Cursor("endingBefore"),
+  }),
+  v.forward(
+    v.check((q) => !(q.startingAfter && q.endingBefore), "The startingAfter and endingBefore parameters cannot be combined."),
+    ["endingBefore"],
+  ),
+);
+
+/** GET /v1/customers */
+export async function listCustomersHandler(request: ApiRequest, env: Env): Promise<Response> {
+  const parsed = v.safeParse(ListCustomersQuery, request.query, { abortPipeEarly: true });
+  if (!parsed.success) failValidation(parsed.issues);
+  const query = parsed.output;
+  const cursorName = query.startingAfter ? "startingAfter" : query.endingBefore ? "endingBefore" : null;
+
+  const { rows, hasMore, cursorExists } = await listCustomers(database(env.DB), request.caller!, query);
+  if (cursorName && !cursorExists) failValidation({ [cursorName]: [`No customer with the id given as ${cursorName} exists.`] });
+
+  const base = baseUrl(request, env);
+  const page = (cursor: string | null) => link(`${base}/v1/customers?${cursor ? `${cursor}&` : ""}limit=${query.limit}`);
+  const first = rows[0];
+  const last = rows.at(-1);
+  // Beyond the page in the direction of travel: `hasMore`. Behind it: the cursor customer itself.
+  const older = query.endingBefore ? true : hasMore;
+  const newer = query.endingBefore ? hasMore : Boolean(query.startingAfter);
+
+  return json({
+    data: rows.map((row) => toCustomer(row, base)),
+    count: rows.length,
+    links: {
+      self: page(cursorName && `${cursorName}=${query[cursorName]}`),
+      next: older && last ? page(`startingAfter=${last.id}`) : null,
+      prev: newer && first ? page(`endingBefore=${first.id}`) : null,
+    },
+  });
+}

@@ -1,0 +1,23 @@
+import type { IRequestStrict } from "itty-router";
+
+export interface Env {
+  DB: D1Database;
+  API_KEYS: KVNamespace;
+  /** Overrides the request origin in `links` (e.g. "https://api.example.com"). Empty: use the request's origin. */
+  PUBLIC_BASE_URL?: string;
+}
+
+/** The caller, as resolved from its API key. */
+export interface Caller {
+  accountId: string;
+  testmode: boolean;
+}
+
+/** A request after the router's `before` stages and the auth stage have run. */
+export type ApiRequest = IRequestStrict & {
+  requestId: string;
+  receivedAt: number;
+  caller?: Caller;
+};
+
+export type Handler = (request: ApiRequest, env: Env, ctx: ExecutionContext) => Promise<Response | undefined> | Response | undefined;

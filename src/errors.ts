@@ -1,0 +1,26 @@
+import { json, StatusError } from "itty-router";
+import { flatten, type BaseIssue } from "valibot";
+
+/** Every error leaves the Worker as `{"message": ...}` plus optional `errors` / `details`, never a stack trace. */
+export function fail(status: number, message: string, extra: { errors?: Record<string, string[]>; details?: object; headers?: HeadersInit } = {}): never {
+  throw new StatusError(status, { message, ...extra });
+}
+
+export const UNAUTHENTICATED = "Unauthenticated.";
+export const UNEXPECTED = "An unexpected error occurred. Please try again later.";
+
+export function failValidation(issues: [BaseIssue<unknown>, ...BaseIssue<unknown>[]] | Record<string, string[]>): never {
+  const errors = Array.isArray(issues) ? (flatten(issues).nested as Record<string, string[]>) : issues;
+  fail(422, "The given data was invalid.", { errors });
+}
+
+/** The router's `catch` stage. */
+export function toErrorResponse(err: unknown, request: { requestId?: string }): Response {
+  if (err instanceof StatusError && err.status >= 400 && err.status < 500) {
+    const { message, errors, details, headers } = err as StatusError & { errors?: unknown; details?: unknown; headers?: HeadersInit };
+    return json({ message, ...(errors ? { errors } : {}), ...(details ? { details } : {}) }, { status: err.status, headers });
+  }
+  // Log what happened for the operator; the client gets the generic message only.
+  console.error(JSON.stringify({ level: "error", requestId: request.requestId, error: String((err as Error)?.stack ?? err) }));
+  return json({ message: UNEXPECTED }, { status: 500 });
+}

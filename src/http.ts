@@ -1,0 +1,37 @@
+import { fail } from "./errors";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Reads a JSON object body: 415 unless `application/json`, 413 past the limit (declared or streamed), 400 unless an object. */
+export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  const mediaType = request.headers.get("Content-Type")?.split(";")[0]!.trim().toLowerCase();
+  if (mediaType !== "application/json") fail(415, "The Content-Type must be application/json.");
+  if (Number(request.headers.get("Content-Length")) > MAX_BODY_BYTES) tooLarge();
+
+  const bytes = new Uint8Array(MAX_BODY_BYTES);
+  let length = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      if (length + chunk.value.byteLength > MAX_BODY_BYTES) {
+        await reader.cancel();
+        tooLarge();
+      }
+      bytes.set(chunk.value, length);
+      length += chunk.value.byteLength;
+    }
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes.subarray(0, length)));
+  } catch {
+    fail(400, "The request body is not valid JSON.");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(400, "The request body must be a JSON object.");
+  return value as Record<string, unknown>;
+}
+
+function tooLarge(): never {
+  fail(413, `The request body must not be larger than ${MAX_BODY_BYTES} bytes.`);
+}

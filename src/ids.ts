@@ -1,0 +1,62 @@
+// Customer ids: "cus_" + 8 base62 chars of creation time (ms) + 14 random base62 chars.
+// The alphabet is in ASCII order, so comparing ids as strings compares creation times.
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const TIME_LENGTH = 8; // 62^8 ms reaches the year 8888
+const RANDOM_LENGTH = 14; // ~83 bits
+
+export const CUSTOMER_ID = /^cus_[0-9A-Za-z]{22}$/;
+
+export function randomBase62(length: number): string {
+  let out = "";
+  while (out.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length * 2))) {
+      // 248 = 4 * 62: rejecting the rest keeps every character equally likely.
+      if (byte < 248 && out.length < length) out += ALPHABET[byte % 62];
+    }
+  }
+  return out;
+}
+
+function encodeTime(ms: number): string {
+  let out = "";
+  for (let i = 0; i < TIME_LENGTH; i++) {
+    out = ALPHABET[ms % 62] + out;
+    ms = Math.floor(ms / 62);
+  }
+  return out;
+}
+
+// Workers freeze the clock during a request, so many ids can share one millisecond. Within an isolate,
+// later ids in the same millisecond increment the previous random part, keeping id order = creation order.
+let lastTime = 0;
+let lastRandom = "";
+
+function increment(base62: string): string {
+  const digits = [...base62];
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const next = ALPHABET.indexOf(digits[i]!) + 1;
+    if (next < 62) {
+      digits[i] = ALPHABET[next]!;
+      return digits.join("");
+    }
+    digits[i] = "0";
+  }
+  return randomBase62(RANDOM_LENGTH); // unreachable in practice: 62^14 ids in one millisecond
+}
+
+export function newCustomerId(now: number): string {
+  if (now <= lastTime) {
+    lastRandom = increment(lastRandom);
+  } else {
+    lastTime = now;
+    lastRandom = randomBase62(RANDOM_LENGTH);
+  }
+  return `cus_${encodeTime(lastTime)}${lastRandom}`;
+}
+
+/** The creation time encoded in an id, in ms. */
+export function customerIdTime(id: string): number {
+  let ms = 0;
+  for (const ch of id.slice(4, 4 + TIME_LENGTH)) ms = ms * 62 + ALPHABET.indexOf(ch);
+  return ms;
+}

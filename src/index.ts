@@ -1,0 +1,28 @@
+import { Router } from "itty-router";
+import { authenticate } from "./auth";
+import { createCustomer } from "./customers/create";
+import { listCustomersHandler } from "./customers/list";
+import { retrieveCustomer } from "./customers/retrieve";
+import { cleanUpIdempotencyKeys } from "./cron";
+import type { ApiRequest, Env } from "./env";
+import { fail, toErrorResponse } from "./errors";
+import { logRequest, withRequestId } from "./observability";
+
+const methodNotAllowed = (allow: string) => () => fail(405, "The method is not allowed for this path.", { headers: { Allow: allow } });
+
+const router = Router<ApiRequest, [Env, ExecutionContext]>({
+  before: [withRequestId],
+  catch: toErrorResponse,
+  finally: [logRequest],
+})
+  .get("/v1/customers", authenticate, listCustomersHandler)
+  .post("/v1/customers", authenticate, createCustomer)
+  .get("/v1/customers/:id", authenticate, retrieveCustomer)
+  .all("/v1/customers", methodNotAllowed("GET, POST"))
+  .all("/v1/customers/:id", methodNotAllowed("GET"))
+  .all("*", () => fail(404, "Not found."));
+
+export default {
+  fetch: (request, env, ctx) => router.fetch(request as ApiRequest, env, ctx),
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(cleanUpIdempotencyKeys(env)),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,26 @@
+import type { ApiRequest } from "./env";
+
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** Router `before` stage: a request id (the client's own if it is sane) and the arrival time. */
+export function withRequestId(request: ApiRequest): void {
+  const incoming = request.headers.get("X-Request-Id");
+  request.requestId = incoming && INCOMING_REQUEST_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replaceAll("-", "")}`;
+  request.receivedAt = Date.now();
+}
+
+/** Router `finally` stage: the request id on every response, and one JSON log line per request (never the key). */
+export function logRequest(response: Response, request: ApiRequest): Response {
+  response.headers.set("X-Request-Id", request.requestId);
+  console.log(JSON.stringify({
+    level: "info",
+    requestId: request.requestId,
+    method: request.method,
+    path: new URL(request.url).pathname,
+    status: response.status,
+    durationMs: Date.now() - request.receivedAt,
+    accountId: request.caller?.accountId ?? null,
+    testmode: request.caller?.testmode ?? null,
+  }));
+  return response;
+}

@@ -1,0 +1,69 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { KEY_PREFIX, sha256Hex, type StoredKey } from "../src/auth";
+import { randomBase62 } from "../src/ids";
+
+export const BASE = "http://api.test";
+
+/** A fresh API key for a fresh (or given) account, stored in KV the way the CLI stores it: hash only. */
+export async function newKey(options: { accountId?: string; mode?: "test" | "live"; revoked?: boolean } = {}) {
+  const mode = options.mode ?? "test";
+  const accountId = options.accountId ?? `acct_${randomBase62(12)}`;
+  const key = `${mode}_${randomBase62(32)}`;
+  const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: options.revoked ? new Date().toISOString() : null };
+  await env.API_KEYS.put(KEY_PREFIX + (await sha256Hex(key)), JSON.stringify(stored));
+  return { key, accountId, mode };
+}
+
+export interface CallOptions {
+  method?: string;
+  key?: string;
+  headers?: Record<string, string>;
+  body?: BodyInit | null;
+  json?: unknown;
+}
+
+/** Calls the Worker's fetch export with a real Request, as a client would. */
+export function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  if (options.key) headers.set("Authorization", `Bearer ${options.key}`);
+  let body = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  }
+  return exports.default.fetch(new Request(BASE + path, { method: options.method ?? (body != null ? "POST" : "GET"), headers, body }));
+}
+
+export async function createCustomer(key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const response = await call("/v1/customers", { key, json: body, headers });
+  expect(response.status, await response.clone().text()).toBe(201);
+  return (await response.json()) as Customer;
+}
+
+export interface Customer {
+  id: string;
+  resource: "customer";
+  testmode: boolean;
+  email: string;
+  createdAt: string;
+  metadata: Record<string, string> | null;
+  links: { self: { href: string; type: string } };
+}
+
+export interface ListBody {
+  data: Customer[];
+  count: number;
+  links: Record<"self" | "next" | "prev", { href: string; type: string } | null>;
+}
+
+/** Asserts the contract's error shape and returns the body. */
+export async function expectError(response: Response, status: number, message?: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
+  expect(response.headers.get("X-Request-Id")).toBeTruthy();
+  const body = (await response.json()) as { message: string; errors?: Record<string, string[]> };
+  expect(typeof body.message).toBe("string");
+  if (message !== undefined) expect(body.message).toBe(message);
+  return body;
+}
