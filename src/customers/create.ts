@@ -56,7 +56,11 @@ const Metadata = v.nullish(
   ),
 );
 
-export const CreateCustomerBody = v.object({ email: Email, metadata: Metadata });
+export const CreateCustomerBody = v.object(
+  { email: Email, metadata: Metadata },
+  // Only reached for a missing required key: the body is known to be an object by now.
+  (issue) => `The ${String(issue.path?.[0]?.key)} field is required.`,
+);
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,64}$/;
 
