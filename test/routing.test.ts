@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { call, expectError, newKey } from "./helpers";
+
+describe("routing and errors", () => {
+  it("answers 404 JSON to unknown paths", async () => {
+    const { key } = await newKey();
+    for (const path of ["/", "/v1", "/v1/customer", "/v2/customers", "/v1/customers/cus_x/extra", "/favicon.ico"]) {
+      await expectError(await call(path, { key }), 404);
+    }
+  });
+
+  it("answers 405 with Allow to another method on a known path", async () => {
+    const { key } = await newKey();
+    for (const method of ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]) {
+      const list = await call("/v1/customers", { key, method });
+      expect(list.status).toBe(405);
+      expect(list.headers.get("Allow")).toBe("GET, POST");
+      const one = await call("/v1/customers/cus_0000000000000000000000", { key, method });
+      expect(one.status).toBe(405);
+      expect(one.headers.get("Allow")).toBe("GET");
+      if (method !== "HEAD") expect(((await one.json()) as { message: string }).message).toBeTruthy();
+    }
+    await expectError(await call("/v1/customers/cus_0000000000000000000000", { key, method: "POST", json: {} }), 405);
+  });
+
+  it("puts a request id on every response, honouring a sane incoming one", async () => {
+    const generated = await call("/nowhere");
+    expect(generated.headers.get("X-Request-Id")).toMatch(/^req_[0-9a-f]{32}$/);
+    const honoured = await call("/v1/customers", { headers: { "X-Request-Id": "client-id-12345" } });
+    expect(honoured.headers.get("X-Request-Id")).toBe("client-id-12345");
+    const replaced = await call("/v1/customers", { headers: { "X-Request-Id": "<script>" } });
+    expect(replaced.headers.get("X-Request-Id")).toMatch(/^req_/);
+  });
+});
