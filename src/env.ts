@@ -5,6 +5,10 @@ export interface Env {
   API_KEYS: KVNamespace;
   /** Overrides the request origin in `links` (e.g. "https://api.example.com"). Empty: use the request's origin. */
   PUBLIC_BASE_URL?: string;
+  /** Requests per account and mode per period, from `[[ratelimits]]` in wrangler.toml. */
+  RATE_LIMITER?: RateLimit;
+  /** The period of RATE_LIMITER in seconds, sent as Retry-After. */
+  RATE_LIMIT_PERIOD_SECONDS?: string;
 }
 
 /** The caller, as resolved from its API key. */

@@ -7,6 +7,7 @@ import { cleanUpIdempotencyKeys } from "./cron";
 import type { ApiRequest, Env } from "./env";
 import { fail, toErrorResponse } from "./errors";
 import { logRequest, withRequestId } from "./observability";
+import { enforceRateLimit } from "./rate-limit";
 
 const methodNotAllowed = (allow: string) => () => fail(405, "The method is not allowed for this path.", { headers: { Allow: allow } });
 
@@ -15,9 +16,10 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   catch: toErrorResponse,
   finally: [logRequest],
 })
-  .get("/v1/customers", authenticate, listCustomersHandler)
+  .get("/v1/customers", authenticate, enforceRateLimit, listCustomersHandler)
+  // The create counts against the rate limit itself, after an idempotent replay has had its chance to answer.
   .post("/v1/customers", authenticate, createCustomer)
-  .get("/v1/customers/:id", authenticate, retrieveCustomer)
+  .get("/v1/customers/:id", authenticate, enforceRateLimit, retrieveCustomer)
   .all("/v1/customers", methodNotAllowed("GET, POST"))
   .all("/v1/customers/:id", methodNotAllowed("GET"))
   .all("*", () => fail(404, "Not found."));

@@ -28,6 +28,12 @@ describe("Idempotency-Key on POST /v1/customers", () => {
     expect(await count(key)).toBe(1);
   });
 
+  it("answers 409 to a reused key before validating the new body", async () => {
+    const { key } = await newKey();
+    expect((await post(key, "reuse-invalid", { email: "valid@example.com" })).status).toBe(201);
+    await expectError(await post(key, "reuse-invalid", { email: "not an email" }), 409);
+  });
+
   it("scopes keys to the account and mode", async () => {
     const a = await newKey();
     const aLive = await newKey({ accountId: a.accountId, mode: "live" });

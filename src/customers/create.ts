@@ -1,13 +1,14 @@
 import * as v from "valibot";
 import { sha256Hex } from "../auth";
-import { database, uniqueViolation } from "../db/client";
-import type { ApiRequest, Env } from "../env";
+import { database, uniqueViolation, type Database } from "../db/client";
+import type { ApiRequest, Caller, Env } from "../env";
 import { IDEMPOTENCY_WINDOW_MS } from "../cron";
 import { fail, failValidation } from "../errors";
 import { readJsonObject } from "../http";
 import { customerIdTime, newCustomerId } from "../ids";
 import { baseUrl, toCustomer, type CustomerRow } from "./customer";
-import { findIdempotencyRecord, insertCustomer, insertCustomerIdempotently } from "./repository";
+import { findIdempotencyRecord, insertCustomer, insertCustomerIdempotently, type IdempotencyRecord } from "./repository";
+import { enforceRateLimit } from "../rate-limit";
 
 // ASCII addresses only: a dot-atom local part, and a domain of LDH labels whose top level is letters or Punycode.
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
@@ -73,14 +74,24 @@ function jsonText(body: string, status: number, headers: Record<string, string> 
 export async function createCustomer(request: ApiRequest, env: Env): Promise<Response> {
   const caller = request.caller!;
   const input = await readJsonObject(request);
+  const db = database(env.DB);
+  const now = request.receivedAt;
+
+  // A key seen before answers from its record, before validation and before the rate limiter counts the request.
   const idempotencyKey = request.headers.get("Idempotency-Key");
-  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
+  let record: IdempotencyRecord | undefined;
+  if (idempotencyKey !== null) {
+    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
+    const fingerprint = await sha256Hex(`POST ${new URL(request.url).pathname}\n${JSON.stringify(input)}`);
+    const replay = await replayStored(db, caller, idempotencyKey, fingerprint, now);
+    if (replay) return replay;
+    record = { key: idempotencyKey, fingerprint, status: 201, body: "", createdAt: now };
   }
+  await enforceRateLimit(request, env);
+
   const parsed = v.safeParse(CreateCustomerBody, input, { abortPipeEarly: true });
   if (!parsed.success) failValidation(parsed.issues);
 
-  const now = request.receivedAt;
   const id = newCustomerId(now);
   const row: CustomerRow = {
     id,
@@ -91,33 +102,29 @@ export async function createCustomer(request: ApiRequest, env: Env): Promise<Res
   };
   const customer = toCustomer(row, baseUrl(request, env));
   const body = JSON.stringify(customer);
-  const headers = { Location: customer.links.self.href };
-  const db = database(env.DB);
 
   try {
-    if (idempotencyKey === null) {
-      await insertCustomer(db, caller, row);
-    } else {
-      const fingerprint = await sha256Hex(`POST ${new URL(request.url).pathname}\n${JSON.stringify(input)}`);
-      const record = { key: idempotencyKey, fingerprint, status: 201, body, createdAt: now };
-      try {
-        await insertCustomerIdempotently(db, caller, row, record, now - IDEMPOTENCY_WINDOW_MS);
-      } catch (err) {
-        if (uniqueViolation(err) !== "idempotency_keys") throw err;
-        // The key was used before: replay what that request got, if it was this same request.
-        const stored = await findIdempotencyRecord(db, caller, idempotencyKey, now - IDEMPOTENCY_WINDOW_MS);
-        if (!stored) fail(409, "A request with this Idempotency-Key is still being processed. Retry later.");
-        if (stored.fingerprint !== fingerprint) {
-          fail(409, "This Idempotency-Key was already used with a different request. Use a new key for a new request.");
-        }
-        return jsonText(stored.body, stored.status, { "Idempotent-Replayed": "true" });
-      }
-    }
+    if (record) await insertCustomerIdempotently(db, caller, row, { ...record, body }, now - IDEMPOTENCY_WINDOW_MS);
+    else await insertCustomer(db, caller, row);
   } catch (err) {
-    if (uniqueViolation(err) === "customers_scope_email") {
-      failValidation({ email: ["The email has already been taken."] });
+    const index = uniqueViolation(err);
+    if (index === "customers_scope_email") failValidation({ email: ["The email has already been taken."] });
+    // A concurrent request with the same key committed first: answer as it did.
+    if (index === "idempotency_keys" && record) {
+      const replay = await replayStored(db, caller, record.key, record.fingerprint, now);
+      if (replay) return replay;
     }
     throw err;
   }
-  return jsonText(body, 201, headers);
+  return jsonText(body, 201, { Location: customer.links.self.href });
+}
+
+/** The stored answer for this key, a 409 if the key was used for another request, or undefined if it is new. */
+async function replayStored(db: Database, caller: Caller, key: string, fingerprint: string, now: number): Promise<Response | undefined> {
+  const stored = await findIdempotencyRecord(db, caller, key, now - IDEMPOTENCY_WINDOW_MS);
+  if (!stored) return undefined;
+  if (stored.fingerprint !== fingerprint) {
+    fail(409, "This Idempotency-Key was already used with a different request. Use a new key for a new request.");
+  }
+  return jsonText(stored.body, stored.status, { "Idempotent-Replayed": "true" });
 }
