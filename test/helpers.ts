@@ -23,8 +23,7 @@ export interface CallOptions {
   json?: unknown;
 }
 
-/** Calls the Worker's fetch export with a real Request, as a client would. */
-export function call(path: string, options: CallOptions = {}): Promise<Response> {
+export function buildRequest(path: string, options: CallOptions = {}): Request {
   const headers = new Headers(options.headers);
   if (options.key) headers.set("Authorization", `Bearer ${options.key}`);
   let body = options.body;
@@ -32,7 +31,19 @@ export function call(path: string, options: CallOptions = {}): Promise<Response>
     body = JSON.stringify(options.json);
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
-  return exports.default.fetch(new Request(BASE + path, { method: options.method ?? (body != null ? "POST" : "GET"), headers, body }));
+  return new Request(BASE + path, { method: options.method ?? (body != null ? "POST" : "GET"), headers, body });
+}
+
+/** Calls the Worker's fetch export with a real Request, as a client would. */
+export function call(path: string, options: CallOptions = {}): Promise<Response> {
+  return exports.default.fetch(buildRequest(path, options));
+}
+
+/** Calls the Worker's handler with some bindings replaced (fault injection, configuration). */
+export async function callWithEnv(overrides: Partial<Cloudflare.Env>, path: string, options: CallOptions = {}): Promise<Response> {
+  const { default: worker } = await import("../src/index");
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  return worker.fetch(buildRequest(path, options) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
 }
 
 export async function createCustomer(key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {

@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BASE, call, createCustomer, expectError, newKey } from "../helpers";
+import { BASE, call, callWithEnv, createCustomer, expectError, newKey } from "../helpers";
 
 const invalid = async (body: unknown, key?: string) => {
   key ??= (await newKey()).key;
@@ -74,17 +73,7 @@ describe("POST /v1/customers: success", () => {
 
   it("uses the configured public base URL in links when one is set", async () => {
     const { key } = await newKey();
-    const { default: worker } = await import("../../src/index");
-    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    const response = await worker.fetch(
-      new Request(`${BASE}/v1/customers`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ email: "public@example.com" }),
-      }) as unknown as Request<unknown, IncomingRequestCfProperties>,
-      { ...env, PUBLIC_BASE_URL: "https://api.example.com/" },
-      ctx,
-    );
+    const response = await callWithEnv({ PUBLIC_BASE_URL: "https://api.example.com/" }, "/v1/customers", { key, json: { email: "public@example.com" } });
     const customer = (await response.json()) as { id: string; links: { self: { href: string } } };
     expect(customer.links.self.href).toBe(`https://api.example.com/v1/customers/${customer.id}`);
   });
