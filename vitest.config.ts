@@ -10,6 +10,8 @@ export default defineConfig({
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
         },
+        // A small limit for the rate-limit tests, so they spend a few requests, not hundreds.
+        ratelimits: { TEST_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 10, period: 10 } } },
       },
     })),
   ],

@@ -22,6 +22,7 @@ export type ApiRequest = IRequestStrict & {
   requestId: string;
   receivedAt: number;
   caller?: Caller;
+  d1Session?: D1DatabaseSession;
 };
 
 export type Handler = (request: ApiRequest, env: Env, ctx: ExecutionContext) => Promise<Response | undefined> | Response | undefined;

@@ -12,6 +12,8 @@ export function withRequestId(request: ApiRequest): void {
 /** Router `finally` stage: the request id on every response, and one JSON log line per request (never the key). */
 export function logRequest(response: Response, request: ApiRequest): Response {
   response.headers.set("X-Request-Id", request.requestId);
+  const bookmark = request.d1Session?.getBookmark();
+  if (bookmark) response.headers.set("X-D1-Bookmark", bookmark);
   console.log(JSON.stringify({
     level: "info",
     requestId: request.requestId,

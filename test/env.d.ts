@@ -9,6 +9,7 @@ declare global {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
       FUZZ_RUNS: string;
+      TEST_RATE_LIMITER: RateLimit;
     }
   }
 }

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { sha256Hex } from "../auth";
-import { database, uniqueViolation, type Database } from "../db/client";
+import { openDatabase, uniqueViolation, type Database } from "../db/client";
 import type { ApiRequest, Caller, Env } from "../env";
 import { IDEMPOTENCY_WINDOW_MS } from "../cron";
 import { fail, failValidation } from "../errors";
@@ -74,7 +74,7 @@ function jsonText(body: string, status: number, headers: Record<string, string> 
 export async function createCustomer(request: ApiRequest, env: Env): Promise<Response> {
   const caller = request.caller!;
   const input = await readJsonObject(request);
-  const db = database(env.DB);
+  const db = openDatabase(request, env);
   const now = request.receivedAt;
 
   // A key seen before answers from its record, before validation and before the rate limiter counts the request.

@@ -1,6 +1,6 @@
 import { json } from "itty-router";
 import * as v from "valibot";
-import { database } from "../db/client";
+import { openDatabase } from "../db/client";
 import type { ApiRequest, Env } from "../env";
 import { failValidation } from "../errors";
 import { CUSTOMER_ID } from "../ids";
@@ -42,7 +42,7 @@ export async function listCustomersHandler(request: ApiRequest, env: Env): Promi
   const query = parsed.output;
   const cursorName = query.startingAfter ? "startingAfter" : query.endingBefore ? "endingBefore" : null;
 
-  const { rows, hasMore, cursorExists } = await listCustomers(database(env.DB), request.caller!, query);
+  const { rows, hasMore, cursorExists } = await listCustomers(openDatabase(request, env), request.caller!, query);
   if (cursorName && !cursorExists) failValidation({ [cursorName]: [`No customer with the id given as ${cursorName} exists.`] });
 
   const base = baseUrl(request, env);

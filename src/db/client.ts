@@ -1,16 +1,28 @@
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import * as schema from "./schema";
+import type { ApiRequest, Env } from "../env";
+import { fail } from "../errors";
 
-export type Database = DrizzleD1Database<typeof schema>;
+export type Database = DrizzleD1Database;
 
-// One drizzle instance per D1 binding per isolate, not one per request.
-const instances = new WeakMap<D1Database, Database>();
+// The shape of the bookmarks D1 hands out; anything else is refused before it reaches D1.
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 
-export function database(d1: D1Database): Database {
-  let db = instances.get(d1);
-  if (!db) instances.set(d1, (db = drizzle(d1, { schema })));
-  return db;
+/**
+ * The request's database, through a D1 session: reads may be served by a nearby replica, but never one older than
+ * the `X-D1-Bookmark` the client sent back; writes go to the primary. The bookmark after this request's queries is
+ * returned in `X-D1-Bookmark` (see observability.ts).
+ */
+export function openDatabase(request: ApiRequest, env: Env): Database {
+  const bookmark = request.headers.get("X-D1-Bookmark");
+  if (bookmark !== null && !BOOKMARK.test(bookmark)) fail(400, "The X-D1-Bookmark header is not a bookmark this API returned.");
+  const constraint = request.method === "GET" ? (bookmark ?? "first-unconstrained") : "first-primary";
+  request.d1Session = env.DB.withSession(constraint);
+  // A session has the prepare() and batch() that drizzle's D1 driver calls.
+  return drizzle(request.d1Session as unknown as D1Database);
 }
+
+/** Outside a request (the cron): straight to the primary. */
+export const primaryDatabase = (env: Env): Database => drizzle(env.DB);
 
 /** Which unique index a failed write hit, read from the D1 error (drizzle wraps it as `cause`). */
 export function uniqueViolation(err: unknown): string | null {

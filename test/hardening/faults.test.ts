@@ -15,6 +15,10 @@ function withMethod<T extends object>(target: T, name: string, replacement: (...
   });
 }
 
+/** D1 whose sessions (every request's queries go through one) fail in `method`. */
+const failingD1 = (method: "prepare" | "batch", replacement: (...args: unknown[]) => unknown) =>
+  withMethod(env.DB, "withSession", (...args: unknown[]) => withMethod(env.DB.withSession(...(args as [string])), method, replacement));
+
 const counts = async (accountId: string) =>
   env.DB.prepare("SELECT (SELECT count(*) FROM customers WHERE account_id = ?1) AS customers, (SELECT count(*) FROM idempotency_keys WHERE account_id = ?1) AS records")
     .bind(accountId)
@@ -29,7 +33,7 @@ async function expectCleanFailure(response: Response) {
 describe("faults", () => {
   it("answers a clean 500 when D1 throws, on every route", async () => {
     const { key } = await newKey();
-    const DB = withMethod(env.DB, "prepare", () => { throw new Error("D1_ERROR: simulated outage"); });
+    const DB = failingD1("prepare", () => { throw new Error("D1_ERROR: simulated outage"); });
     await expectCleanFailure(await callWithEnv({ DB }, "/v1/customers", { key }));
     await expectCleanFailure(await callWithEnv({ DB }, "/v1/customers/cus_0000000000000000000000", { key }));
     await expectCleanFailure(await callWithEnv({ DB }, "/v1/customers", { key, json: { email: "x@example.com" } }));
@@ -37,7 +41,7 @@ describe("faults", () => {
 
   it("leaves no customer and no idempotency record when the write batch fails", async () => {
     const { key, accountId } = await newKey();
-    const DB = withMethod(env.DB, "batch", async () => { throw new Error("D1_ERROR: simulated failure during batch"); });
+    const DB = failingD1("batch", async () => { throw new Error("D1_ERROR: simulated failure during batch"); });
     await expectCleanFailure(await callWithEnv({ DB }, "/v1/customers", { key, json: { email: "x@example.com" }, headers: { "Idempotency-Key": "fault-1" } }));
     expect(await counts(accountId)).toEqual({ customers: 0, records: 0 });
     // The client retries with the same key once D1 is back, and gets a fresh create.

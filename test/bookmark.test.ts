@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { call, createCustomer, expectError, newKey } from "./helpers";
+
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+describe("D1 sessions: X-D1-Bookmark", () => {
+  it("returns a bookmark after a write and after a read", async () => {
+    const { key } = await newKey();
+    const created = await call("/v1/customers", { key, json: { email: "bm@example.com" } });
+    expect(created.headers.get("X-D1-Bookmark")).toMatch(BOOKMARK);
+    const listed = await call("/v1/customers", { key });
+    expect(listed.headers.get("X-D1-Bookmark")).toMatch(BOOKMARK);
+  });
+
+  it("a read carrying the bookmark of a write sees that write", async () => {
+    const { key } = await newKey();
+    const created = await call("/v1/customers", { key, json: { email: "ryw@example.com" } });
+    const bookmark = created.headers.get("X-D1-Bookmark")!;
+    const { id } = (await created.json()) as { id: string };
+    const read = await call(`/v1/customers/${id}`, { key, headers: { "X-D1-Bookmark": bookmark } });
+    expect(read.status).toBe(200);
+    // Round trip: the read's own bookmark is never older than the one it was given.
+    expect(read.headers.get("X-D1-Bookmark")! >= bookmark).toBe(true);
+    const list = (await (await call("/v1/customers", { key, headers: { "X-D1-Bookmark": bookmark } })).json()) as { data: { id: string }[] };
+    expect(list.data.map((c) => c.id)).toContain(id);
+  });
+
+  it("refuses a bookmark it did not issue with a 400, and sends no bookmark for requests that never reached D1", async () => {
+    const { key } = await newKey();
+    await createCustomer(key, { email: "x@example.com" });
+    const bad = await call("/v1/customers", { key, headers: { "X-D1-Bookmark": "not-a-bookmark" } });
+    await expectError(bad, 400, "The X-D1-Bookmark header is not a bookmark this API returned.");
+    expect((await call("/v1/customers")).headers.get("X-D1-Bookmark")).toBeNull();
+  });
+});
