@@ -17,7 +17,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**"],
+    exclude: ["test/node/**"],
     setupFiles: ["./test/setup.ts"],
     // Logs of passing tests are noise; a failing test shows its own.
     silent: "passed-only",

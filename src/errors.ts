@@ -1,5 +1,5 @@
 import { json, StatusError } from "itty-router";
-import { flatten, type BaseIssue } from "valibot";
+import * as v from "valibot";
 
 /** Every error leaves the Worker as `{"message": ...}` plus optional `errors` / `details`, never a stack trace. */
 export function fail(status: number, message: string, extra: { errors?: Record<string, string[]>; details?: object; headers?: HeadersInit } = {}): never {
@@ -9,8 +9,8 @@ export function fail(status: number, message: string, extra: { errors?: Record<s
 export const UNAUTHENTICATED = "Unauthenticated.";
 export const UNEXPECTED = "An unexpected error occurred. Please try again later.";
 
-export function failValidation(issues: [BaseIssue<unknown>, ...BaseIssue<unknown>[]] | Record<string, string[]>): never {
-  const errors = Array.isArray(issues) ? (flatten(issues).nested as Record<string, string[]>) : issues;
+export function failValidation(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]] | Record<string, string[]>): never {
+  const errors = Array.isArray(issues) ? (v.flatten(issues).nested as Record<string, string[]>) : issues;
   fail(422, "The given data was invalid.", { errors });
 }
 
@@ -24,3 +24,9 @@ export function toErrorResponse(err: unknown, request: { requestId?: string }): 
   console.error(JSON.stringify({ level: "error", requestId: request.requestId, error: String((err as Error)?.stack ?? err) }));
   return json({ message: UNEXPECTED }, { status: 500 });
 }
+
+export const ErrorSchema = v.object({ message: v.string(), details: v.optional(v.record(v.string(), v.unknown())) });
+export const ValidationErrorSchema = v.object({
+  message: v.literal("The given data was invalid."),
+  errors: v.record(v.string(), v.pipe(v.array(v.string()), v.minLength(1))),
+});

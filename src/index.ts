@@ -1,6 +1,8 @@
-import { Router } from "itty-router";
+import { json, Router } from "itty-router";
+import openApiDocument from "../openapi.json";
 import { authenticate } from "./auth";
 import { createCustomer } from "./customers/create";
+import { baseUrl } from "./customers/customer";
 import { listCustomersHandler } from "./customers/list";
 import { retrieveCustomer } from "./customers/retrieve";
 import { cleanUpIdempotencyKeys } from "./cron";
@@ -20,8 +22,11 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   // The create counts against the rate limit itself, after an idempotent replay has had its chance to answer.
   .post("/v1/customers", authenticate, createCustomer)
   .get("/v1/customers/:id", authenticate, enforceRateLimit, retrieveCustomer)
+  // Generated from the valibot schemas by `npm run openapi`; public, like any API description.
+  .get("/v1/openapi.json", (request, env) => json({ ...openApiDocument, servers: [{ url: baseUrl(request, env) }] }))
   .all("/v1/customers", methodNotAllowed("GET, POST"))
   .all("/v1/customers/:id", methodNotAllowed("GET"))
+  .all("/v1/openapi.json", methodNotAllowed("GET"))
   .all("*", () => fail(404, "Not found."));
 
 export default {

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { KEY_PREFIX, sha256Hex, type StoredKey } from "../src/auth";
 import { randomBase62 } from "../src/ids";
+import { expectDocumented } from "./openapi";
 
 export const BASE = "http://api.test";
 
@@ -34,16 +35,22 @@ export function buildRequest(path: string, options: CallOptions = {}): Request {
   return new Request(BASE + path, { method: options.method ?? (body != null ? "POST" : "GET"), headers, body });
 }
 
-/** Calls the Worker's fetch export with a real Request, as a client would. */
-export function call(path: string, options: CallOptions = {}): Promise<Response> {
-  return exports.default.fetch(buildRequest(path, options));
+/** Calls the Worker's fetch export with a real Request, as a client would, and checks the answer against openapi.json. */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const request = buildRequest(path, options);
+  const response = await exports.default.fetch(request);
+  await expectDocumented(request, response);
+  return response;
 }
 
 /** Calls the Worker's handler with some bindings replaced (fault injection, configuration). */
 export async function callWithEnv(overrides: Partial<Cloudflare.Env>, path: string, options: CallOptions = {}): Promise<Response> {
   const { default: worker } = await import("../src/index");
   const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  return worker.fetch(buildRequest(path, options) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
+  const request = buildRequest(path, options);
+  const response = await worker.fetch(request.clone() as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
+  await expectDocumented(request, response);
+  return response;
 }
 
 export async function createCustomer(key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {

@@ -22,11 +22,12 @@ const RESERVED_KEYS = ["__proto__", "constructor", "prototype"];
 
 const Email = v.pipe(
   v.string((issue) => (issue.input == null ? "The email field is required." : "The email field must be a string.")),
+  v.description("Leading and trailing whitespace is trimmed first. ASCII only: internationalized domains in Punycode."),
   v.trim(),
   v.nonEmpty("The email field is required."),
   v.maxLength(254, "The email field must not be greater than 254 characters."),
-  v.check(
-    (email) => EMAIL.test(email),
+  v.regex(
+    EMAIL,
     (issue) => ASCII.test(issue.input as string)
       ? INVALID_EMAIL
       : `${INVALID_EMAIL} Internationalized domains must be sent in Punycode (e.g. user@xn--mller-kva.de).`,
@@ -38,7 +39,6 @@ const isWellFormed = (s: string) => s.isWellFormed();
 const Metadata = v.nullish(
   v.pipe(
     v.custom<Record<string, unknown>>((m) => typeof m === "object" && m !== null && !Array.isArray(m), "The metadata field must be an object."),
-    v.check((m) => Object.keys(m).length <= 50, "The metadata field must not have more than 50 keys."),
     // valibot's record() drops these keys silently; refuse them instead of storing less than was sent.
     v.check((m) => !RESERVED_KEYS.some((k) => Object.hasOwn(m, k)), `The metadata keys ${RESERVED_KEYS.join(", ")} are reserved.`),
     v.record(
@@ -54,6 +54,7 @@ const Metadata = v.nullish(
         v.check(isWellFormed, "Each metadata value must be valid Unicode text."),
       ),
     ),
+    v.maxEntries(50, "The metadata field must not have more than 50 keys."),
   ),
 );
 

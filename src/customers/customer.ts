@@ -1,4 +1,6 @@
+import * as v from "valibot";
 import type { ApiRequest, Env } from "../env";
+import { CUSTOMER_ID } from "../ids";
 
 /** A customer row as the repository reads it. */
 export interface CustomerRow {
@@ -35,3 +37,22 @@ export function toCustomer(row: CustomerRow, base: string) {
 }
 
 export type Customer = ReturnType<typeof toCustomer>;
+
+// Response schemas: they describe what toCustomer() and the list produce, for the OpenAPI document and the tests.
+export const LinkSchema = v.object({ href: v.pipe(v.string(), v.url()), type: v.literal("application/json") });
+
+export const CustomerSchema = v.object({
+  id: v.pipe(v.string(), v.regex(CUSTOMER_ID)),
+  resource: v.literal("customer"),
+  testmode: v.boolean(),
+  email: v.string(),
+  createdAt: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" })),
+  metadata: v.nullable(v.record(v.string(), v.string())),
+  links: v.object({ self: LinkSchema }),
+});
+
+export const CustomerListSchema = v.object({
+  data: v.array(CustomerSchema),
+  count: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)),
+  links: v.object({ self: LinkSchema, next: v.nullable(LinkSchema), prev: v.nullable(LinkSchema) }),
+});

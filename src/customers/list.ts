@@ -14,17 +14,22 @@ const single = (name: string) =>
 const Cursor = (name: string) =>
   v.optional(v.pipe(single(name), v.regex(CUSTOMER_ID, `The ${name} parameter must be a customer id (cus_...).`)));
 
+const DEFAULT_LIMIT = 10;
+const LIMIT_MESSAGE = "The limit parameter must be an integer between 1 and 100.";
+
 export const ListCustomersQuery = v.pipe(
   v.object({
     limit: v.optional(
       v.pipe(
         single("limit"),
-        v.regex(/^\d{1,9}$/, "The limit parameter must be an integer between 1 and 100."),
+        v.regex(/^\d{1,9}$/, LIMIT_MESSAGE),
         v.transform(Number),
-        v.minValue(1, "The limit parameter must be an integer between 1 and 100."),
-        v.maxValue(100, "The limit parameter must be an integer between 1 and 100."),
+        v.number(),
+        v.integer(),
+        v.minValue(1, LIMIT_MESSAGE),
+        v.maxValue(100, LIMIT_MESSAGE),
+        v.metadata({ default: DEFAULT_LIMIT }),
       ),
-      "10",
     ),
     startingAfter: Cursor("startingAfter"),
     endingBefore: Cursor("endingBefore"),
@@ -39,7 +44,7 @@ export const ListCustomersQuery = v.pipe(
 export async function listCustomersHandler(request: ApiRequest, env: Env): Promise<Response> {
   const parsed = v.safeParse(ListCustomersQuery, request.query, { abortPipeEarly: true });
   if (!parsed.success) failValidation(parsed.issues);
-  const query = parsed.output;
+  const query = { ...parsed.output, limit: parsed.output.limit ?? DEFAULT_LIMIT };
   const cursorName = query.startingAfter ? "startingAfter" : query.endingBefore ? "endingBefore" : null;
 
   const { rows, hasMore, cursorExists } = await listCustomers(openDatabase(request, env), request.caller!, query);

@@ -1,0 +1,6 @@
+// `npm run openapi`: writes openapi.json from the valibot schemas (src/openapi.ts).
+import { writeFileSync } from "node:fs";
+import { buildOpenApiDocument } from "../src/openapi";
+
+writeFileSync(new URL("../openapi.json", import.meta.url), `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`);
+console.log("wrote openapi.json");
