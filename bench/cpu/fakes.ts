@@ -1,0 +1,93 @@
+// In-memory stand-ins for D1, KV and the rate limiter that answer like the real bindings with realistic rows,
+// so the harness measures the Worker's own CPU and not the local simulators'.
+type Row = unknown[];
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+export const customerRow = (i: number): Row => [
+  `cus_0Vc1jUg5${String(i).padStart(6, "0")}${ALPHABET.slice(0, 8)}`,
+  1,
+  `customer${i}@example.com`,
+  JSON.stringify({ plan: "pro", ref: `A-${i}` }),
+  "2026-11-25T22:32:49Z",
+];
+
+class Statement {
+  params: unknown[] = [];
+  constructor(readonly db: FakeD1, readonly sql: string) {}
+  bind(...params: unknown[]) {
+    const s = new Statement(this.db, this.sql);
+    s.params = params;
+    return s;
+  }
+  // Each call from outside a batch is one round trip; a batch is one round trip in all.
+  async raw() {
+    this.db.queries++;
+    this.db.log.push({ sql: this.sql, params: this.params });
+    return this.db.rows(this);
+  }
+  async all() {
+    this.db.queries++;
+    return this.result();
+  }
+  async run() {
+    this.db.queries++;
+    return this.result();
+  }
+  result() {
+    this.db.log.push({ sql: this.sql, params: this.params });
+    if (!this.sql.startsWith("select")) {
+      this.db.write(this);
+      return { results: [], success: true, meta: { changes: 1 } };
+    }
+    const rows = this.db.rows(this);
+    return { results: rows.map((r) => Object.fromEntries(r.map((v, i) => [i, v]))), success: true, meta: { changes: 0 } };
+  }
+}
+
+export class FakeD1 {
+  idempotency = new Map<string, Row>();
+  queries = 0;
+  /** Every statement sent, with its parameters (bench/run.ts explains them against real SQLite). */
+  log: { sql: string; params: unknown[] }[] = [];
+  withSession() {
+    return this;
+  }
+  getBookmark() {
+    return "00000000-00000001-00000000-00000000000000000000000000000000";
+  }
+  prepare(sql: string) {
+    return new Statement(this, sql);
+  }
+  async batch(statements: Statement[]) {
+    this.queries++;
+    return statements.map((s) => s.result());
+  }
+  rows(s: Statement): Row[] {
+    if (s.sql.includes('from "idempotency_keys"')) {
+      const found = this.idempotency.get(`${s.params[0]}|${s.params[1]}|${s.params[2]}`);
+      return found ? [found] : [];
+    }
+    if (s.sql.startsWith('select "id" from "customers"')) return [[s.params.at(-1)]];
+    if (s.sql.includes("limit")) {
+      const limit = Number(s.params.at(-1));
+      return Array.from({ length: limit }, (_, i) => customerRow(i));
+    }
+    return [customerRow(1)];
+  }
+  write(s: Statement) {
+    if (s.sql.startsWith('insert into "idempotency_keys"')) {
+      const [account, testmode, key, fingerprint, status, body] = s.params;
+      this.idempotency.set(`${account}|${testmode}|${key}`, [fingerprint, status, body]);
+    }
+  }
+}
+
+export class FakeKV {
+  constructor(readonly values: Map<string, string>) {}
+  async get(name: string, options?: { type?: string }) {
+    const value = this.values.get(name) ?? null;
+    return value !== null && options?.type === "json" ? JSON.parse(value) : value;
+  }
+}
+
+export const allowAll = { limit: async () => ({ success: true }) };
