@@ -16,9 +16,13 @@ const CACHE_MAX_ENTRIES = 10_000;
 // Per-isolate cache (hash -> KV answer, including "no such key"), so a key seen in the last minute costs no KV read.
 const cache = new Map<string, { stored: StoredKey | null; expires: number }>();
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+const encoder = new TextEncoder();
+
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const byte of new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)))) hex += HEX[byte];
+  return hex;
 }
 
 async function lookup(env: Env, hash: string, now: number): Promise<StoredKey | null> {

@@ -1,15 +1,14 @@
 // In-memory stand-ins for D1, KV and the rate limiter that answer like the real bindings with realistic rows,
 // so the harness measures the Worker's own CPU and not the local simulators'.
-type Row = unknown[];
+type Row = Record<string, unknown>;
 
-const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-export const customerRow = (i: number): Row => [
-  `cus_0Vc1jUg5${String(i).padStart(6, "0")}${ALPHABET.slice(0, 8)}`,
-  1,
-  `customer${i}@example.com`,
-  JSON.stringify({ plan: "pro", ref: `A-${i}` }),
-  "2026-11-25T22:32:49Z",
-];
+export const customerRow = (i: number): Row => ({
+  id: `cus_0Vc1jUg5${String(i).padStart(6, "0")}01234567`,
+  testmode: 1,
+  email: `customer${i}@example.com`,
+  metadata: JSON.stringify({ plan: "pro", ref: `A-${i}` }),
+  created_at: "2026-11-25T22:32:49Z",
+});
 
 class Statement {
   params: unknown[] = [];
@@ -20,10 +19,9 @@ class Statement {
     return s;
   }
   // Each call from outside a batch is one round trip; a batch is one round trip in all.
-  async raw() {
+  async first() {
     this.db.queries++;
-    this.db.log.push({ sql: this.sql, params: this.params });
-    return this.db.rows(this);
+    return this.result().results[0] ?? null;
   }
   async all() {
     this.db.queries++;
@@ -37,10 +35,9 @@ class Statement {
     this.db.log.push({ sql: this.sql, params: this.params });
     if (!this.sql.startsWith("select")) {
       this.db.write(this);
-      return { results: [], success: true, meta: { changes: 1 } };
+      return { results: [] as Row[], success: true, meta: { changes: 1 } };
     }
-    const rows = this.db.rows(this);
-    return { results: rows.map((r) => Object.fromEntries(r.map((v, i) => [i, v]))), success: true, meta: { changes: 0 } };
+    return { results: this.db.rows(this), success: true, meta: { changes: 0 } };
   }
 }
 
@@ -67,17 +64,14 @@ export class FakeD1 {
       const found = this.idempotency.get(`${s.params[0]}|${s.params[1]}|${s.params[2]}`);
       return found ? [found] : [];
     }
-    if (s.sql.startsWith('select "id" from "customers"')) return [[s.params.at(-1)]];
-    if (s.sql.includes("limit")) {
-      const limit = Number(s.params.at(-1));
-      return Array.from({ length: limit }, (_, i) => customerRow(i));
-    }
+    if (s.sql.startsWith('select "id" from "customers"')) return [{ id: s.params.at(-1) }];
+    if (s.sql.includes("limit")) return Array.from({ length: Number(s.params.at(-1)) }, (_, i) => customerRow(i));
     return [customerRow(1)];
   }
   write(s: Statement) {
     if (s.sql.startsWith('insert into "idempotency_keys"')) {
       const [account, testmode, key, fingerprint, status, body] = s.params;
-      this.idempotency.set(`${account}|${testmode}|${key}`, [fingerprint, status, body]);
+      this.idempotency.set(`${account}|${testmode}|${key}`, { fingerprint, status, body });
     }
   }
 }

@@ -18,9 +18,9 @@ export async function makeEnv() {
 const auth = { Authorization: `Bearer ${KEY}` };
 const base = "http://127.0.0.1:8787";
 export const scenarios: Record<string, { status: number; request: (i: number) => Request }> = {
-  get: { status: 200, request: () => new Request(`${base}/v1/customers/${customerRow(1)[0]}`, { headers: auth }) },
+  get: { status: 200, request: () => new Request(`${base}/v1/customers/${customerRow(1).id}`, { headers: auth }) },
   list: { status: 200, request: () => new Request(`${base}/v1/customers?limit=10`, { headers: auth }) },
-  "list-deep": { status: 200, request: () => new Request(`${base}/v1/customers?startingAfter=${customerRow(9000)[0]}&limit=10`, { headers: auth }) },
+  "list-deep": { status: 200, request: () => new Request(`${base}/v1/customers?startingAfter=${customerRow(9000).id}&limit=10`, { headers: auth }) },
   "create-keyed": {
     status: 201,
     request: (i) => new Request(`${base}/v1/customers`, { method: "POST", headers: { ...auth, "Content-Type": "application/json", "Idempotency-Key": `bench-${i}` }, body: `{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}` }),

@@ -1,22 +1,52 @@
-// Every query on the customers and idempotency_keys tables.
-import { and, asc, desc, eq, gt, gte, lt } from "drizzle-orm";
+// Every query on the customers and idempotency_keys tables. Each is built once per isolate by drizzle's query
+// builder, with placeholders for the values, and run per request on that request's D1 session (db/client.ts):
+// building SQL is most of an ORM's cost per request, and a session cannot reuse drizzle's own prepared queries.
+import { and, asc, desc, eq, fillPlaceholders, gt, gte, lt, sql, type Query } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import type { Database } from "../db/client";
 import { customers, idempotencyKeys } from "../db/schema";
 import type { Caller } from "../env";
 import type { CustomerRow } from "./customer";
 
-const columns = {
-  id: customers.id,
-  testmode: customers.testmode,
-  email: customers.email,
-  metadata: customers.metadata,
-  createdAt: customers.createdAt,
+const build = drizzle({} as D1Database); // never connected: only its .toSQL() is used
+const p = sql.placeholder;
+
+const columns = { id: customers.id, testmode: customers.testmode, email: customers.email, metadata: customers.metadata, createdAt: customers.createdAt };
+const inScope = and(eq(customers.accountId, p("accountId")), eq(customers.testmode, p("testmode")));
+const keyInScope = and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.key, p("key")));
+const page = build.select(columns).from(customers);
+
+const queries = {
+  findCustomer: page.where(and(inScope, eq(customers.id, p("id")))).toSQL(),
+  newest: page.where(inScope).orderBy(desc(customers.id)).limit(p("limit")).toSQL(),
+  olderThan: page.where(and(inScope, lt(customers.id, p("cursor")))).orderBy(desc(customers.id)).limit(p("limit")).toSQL(),
+  newerThan: page.where(and(inScope, gt(customers.id, p("cursor")))).orderBy(asc(customers.id)).limit(p("limit")).toSQL(),
+  cursorExists: build.select({ id: customers.id }).from(customers).where(and(inScope, eq(customers.id, p("cursor")))).toSQL(),
+  insertCustomer: build.insert(customers).values({
+    id: p("id"), accountId: p("accountId"), testmode: p("testmode"), email: p("email"), metadata: p("metadata"), createdAt: p("createdAt"),
+  }).toSQL(),
+  findIdempotencyRecord: build
+    .select({ fingerprint: idempotencyKeys.fingerprint, status: idempotencyKeys.status, body: idempotencyKeys.body })
+    .from(idempotencyKeys)
+    .where(and(keyInScope, gte(idempotencyKeys.createdAt, p("notBefore"))))
+    .toSQL(),
+  // An expired record of the same key must not block the key's reuse, even before the cron removes it.
+  deleteExpiredKey: build.delete(idempotencyKeys).where(and(keyInScope, lt(idempotencyKeys.createdAt, p("expiredBefore")))).toSQL(),
+  insertIdempotencyRecord: build.insert(idempotencyKeys).values({
+    accountId: p("accountId"), testmode: p("testmode"), key: p("key"), fingerprint: p("fingerprint"), status: p("status"), body: p("body"), createdAt: p("createdAt"),
+  }).toSQL(),
+  deleteExpiredKeys: build.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, p("expiredBefore"))).toSQL(),
 };
 
-const inScope = (caller: Caller) => and(eq(customers.accountId, caller.accountId), eq(customers.testmode, caller.testmode));
+const statement = (db: Database, query: Query, values: Record<string, unknown>) => db.prepare(query.sql).bind(...fillPlaceholders(query.params, values));
+const scope = (caller: Caller) => ({ accountId: caller.accountId, testmode: caller.testmode ? 1 : 0 });
 
-export function findCustomer(db: Database, caller: Caller, id: string): Promise<CustomerRow | undefined> {
-  return db.select(columns).from(customers).where(and(inScope(caller), eq(customers.id, id))).get();
+type StoredCustomer = { id: string; testmode: number; email: string; metadata: string; created_at: string };
+const toRow = (r: StoredCustomer): CustomerRow => ({ id: r.id, testmode: r.testmode === 1, email: r.email, metadata: r.metadata, createdAt: r.created_at });
+
+export async function findCustomer(db: Database, caller: Caller, id: string): Promise<CustomerRow | undefined> {
+  const row = await statement(db, queries.findCustomer, { ...scope(caller), id }).first<StoredCustomer>();
+  return row ? toRow(row) : undefined;
 }
 
 export interface PageQuery {
@@ -31,30 +61,28 @@ export interface PageQuery {
  */
 export async function listCustomers(db: Database, caller: Caller, q: PageQuery) {
   const cursor = q.startingAfter ?? q.endingBefore;
-  const page = q.endingBefore
-    ? db.select(columns).from(customers).where(and(inScope(caller), gt(customers.id, q.endingBefore))).orderBy(asc(customers.id)).limit(q.limit + 1)
-    : db.select(columns).from(customers).where(and(inScope(caller), q.startingAfter ? lt(customers.id, q.startingAfter) : undefined)).orderBy(desc(customers.id)).limit(q.limit + 1);
+  const values = { ...scope(caller), cursor, limit: q.limit + 1 };
+  const pageQuery = statement(db, q.endingBefore ? queries.newerThan : q.startingAfter ? queries.olderThan : queries.newest, values);
 
-  let rows: CustomerRow[];
+  let stored: StoredCustomer[];
   let cursorExists = true;
   if (cursor) {
-    const [found, pageRows] = await db.batch([
-      db.select({ id: customers.id }).from(customers).where(and(inScope(caller), eq(customers.id, cursor))),
-      page,
-    ]);
-    cursorExists = found.length > 0;
-    rows = pageRows;
+    const [found, pageResult] = await db.batch<StoredCustomer>([statement(db, queries.cursorExists, values), pageQuery]);
+    cursorExists = found!.results.length > 0;
+    stored = pageResult!.results;
   } else {
-    rows = await page;
+    stored = (await pageQuery.all<StoredCustomer>()).results;
   }
-  const hasMore = rows.length > q.limit;
-  rows = rows.slice(0, q.limit);
+  const hasMore = stored.length > q.limit;
+  const rows = stored.slice(0, q.limit).map(toRow);
   if (q.endingBefore) rows.reverse();
   return { rows, hasMore, cursorExists };
 }
 
-export function insertCustomer(db: Database, caller: Caller, row: CustomerRow) {
-  return db.insert(customers).values({ ...row, accountId: caller.accountId });
+const customerValues = (caller: Caller, row: CustomerRow) => ({ ...row, ...scope(caller) });
+
+export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow): Promise<void> {
+  await statement(db, queries.insertCustomer, customerValues(caller, row)).run();
 }
 
 export interface IdempotencyRecord {
@@ -66,34 +94,20 @@ export interface IdempotencyRecord {
 }
 
 /** The customer and its idempotency record, written in one batch: a D1 transaction, all or nothing. */
-export function insertCustomerIdempotently(db: Database, caller: Caller, row: CustomerRow, record: IdempotencyRecord, expiredBefore: number) {
-  return db.batch([
-    // An expired record of the same key must not block the key's reuse, even before the cron removes it.
-    db.delete(idempotencyKeys).where(and(
-      eq(idempotencyKeys.accountId, caller.accountId),
-      eq(idempotencyKeys.testmode, caller.testmode),
-      eq(idempotencyKeys.key, record.key),
-      lt(idempotencyKeys.createdAt, expiredBefore),
-    )),
-    db.insert(idempotencyKeys).values({ ...record, accountId: caller.accountId, testmode: caller.testmode }),
-    insertCustomer(db, caller, row),
+export async function insertCustomerIdempotently(db: Database, caller: Caller, row: CustomerRow, record: IdempotencyRecord, expiredBefore: number): Promise<void> {
+  const key = { ...scope(caller), key: record.key };
+  await db.batch([
+    statement(db, queries.deleteExpiredKey, { ...key, expiredBefore }),
+    statement(db, queries.insertIdempotencyRecord, { ...record, ...key }),
+    statement(db, queries.insertCustomer, customerValues(caller, row)),
   ]);
 }
 
 export function findIdempotencyRecord(db: Database, caller: Caller, key: string, notBefore: number) {
-  return db
-    .select({ fingerprint: idempotencyKeys.fingerprint, status: idempotencyKeys.status, body: idempotencyKeys.body })
-    .from(idempotencyKeys)
-    .where(and(
-      eq(idempotencyKeys.accountId, caller.accountId),
-      eq(idempotencyKeys.testmode, caller.testmode),
-      eq(idempotencyKeys.key, key),
-      gte(idempotencyKeys.createdAt, notBefore),
-    ))
-    .get();
+  return statement(db, queries.findIdempotencyRecord, { ...scope(caller), key, notBefore }).first<{ fingerprint: string; status: number; body: string }>();
 }
 
 export async function deleteExpiredIdempotencyKeys(db: Database, expiredBefore: number): Promise<number> {
-  const result = await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, expiredBefore));
+  const result = await statement(db, queries.deleteExpiredKeys, { expiredBefore }).run();
   return result.meta.changes;
 }

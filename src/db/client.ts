@@ -1,8 +1,8 @@
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { ApiRequest, Env } from "../env";
 import { fail } from "../errors";
 
-export type Database = DrizzleD1Database;
+/** What the repository runs its queries on: a request's D1 session, or the database itself (the cron). */
+export type Database = Pick<D1Database, "prepare" | "batch">;
 
 // The shape of the bookmarks D1 hands out; anything else is refused before it reaches D1.
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
@@ -17,12 +17,8 @@ export function openDatabase(request: ApiRequest, env: Env): Database {
   if (bookmark !== null && !BOOKMARK.test(bookmark)) fail(400, "The X-D1-Bookmark header is not a bookmark this API returned.");
   const constraint = request.method === "GET" ? (bookmark ?? "first-unconstrained") : "first-primary";
   request.d1Session = env.DB.withSession(constraint);
-  // A session has the prepare() and batch() that drizzle's D1 driver calls.
-  return drizzle(request.d1Session as unknown as D1Database);
+  return request.d1Session;
 }
-
-/** Outside a request (the cron): straight to the primary. */
-export const primaryDatabase = (env: Env): Database => drizzle(env.DB);
 
 /** Which unique index a failed write hit, read from the D1 error (drizzle wraps it as `cause`). */
 export function uniqueViolation(err: unknown): string | null {
