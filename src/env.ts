@@ -21,6 +21,9 @@ export interface Caller {
 export type ApiRequest = IRequestStrict & {
   requestId: string;
   receivedAt: number;
+  /** The request URL's origin and path, parsed once. */
+  origin: string;
+  pathname: string;
   caller?: Caller;
   d1Session?: D1DatabaseSession;
 };

@@ -10,7 +10,9 @@ export const UNAUTHENTICATED = "Unauthenticated.";
 export const UNEXPECTED = "An unexpected error occurred. Please try again later.";
 
 export function failValidation(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]] | Record<string, string[]>): never {
-  const errors = Array.isArray(issues) ? (v.flatten(issues).nested as Record<string, string[]>) : issues;
+  const flat = Array.isArray(issues) ? (v.flatten(issues).nested as Record<string, string[]>) : issues;
+  // Field names echo the client's keys; an unpaired surrogate in one becomes U+FFFD so the body is valid Unicode.
+  const errors = Object.fromEntries(Object.entries(flat).map(([field, messages]) => [field.toWellFormed(), messages]));
   fail(422, "The given data was invalid.", { errors });
 }
 

@@ -8,23 +8,30 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
   if (mediaType !== "application/json") fail(415, "The Content-Type must be application/json.");
   if (Number(request.headers.get("Content-Length")) > MAX_BODY_BYTES) tooLarge();
 
-  const bytes = new Uint8Array(MAX_BODY_BYTES);
+  const chunks: Uint8Array[] = [];
   let length = 0;
   if (request.body) {
     const reader = request.body.getReader();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      if (length + chunk.value.byteLength > MAX_BODY_BYTES) {
+      length += chunk.value.byteLength;
+      if (length > MAX_BODY_BYTES) {
         await reader.cancel();
         tooLarge();
       }
-      bytes.set(chunk.value, length);
-      length += chunk.value.byteLength;
+      chunks.push(chunk.value);
     }
+  }
+  // Usually one chunk; joining is only for bodies that arrived in pieces.
+  let bytes = chunks[0] ?? new Uint8Array();
+  if (chunks.length > 1) {
+    bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) bytes.set(chunk, (offset += chunk.byteLength) - chunk.byteLength);
   }
 
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes.subarray(0, length)));
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch {
     fail(400, "The request body is not valid JSON.");
   }

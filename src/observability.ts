@@ -7,6 +7,7 @@ export function withRequestId(request: ApiRequest): void {
   const incoming = request.headers.get("X-Request-Id");
   request.requestId = incoming && INCOMING_REQUEST_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replaceAll("-", "")}`;
   request.receivedAt = Date.now();
+  ({ origin: request.origin, pathname: request.pathname } = new URL(request.url));
 }
 
 /** Router `finally` stage: the request id on every response, and one JSON log line per request (never the key). */
@@ -18,7 +19,7 @@ export function logRequest(response: Response, request: ApiRequest): Response {
     level: "info",
     requestId: request.requestId,
     method: request.method,
-    path: new URL(request.url).pathname,
+    path: request.pathname,
     status: response.status,
     durationMs: Date.now() - request.receivedAt,
     accountId: request.caller?.accountId ?? null,

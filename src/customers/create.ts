@@ -83,7 +83,7 @@ export async function createCustomer(request: ApiRequest, env: Env): Promise<Res
   let record: IdempotencyRecord | undefined;
   if (idempotencyKey !== null) {
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
-    const fingerprint = await sha256Hex(`POST ${new URL(request.url).pathname}\n${JSON.stringify(input)}`);
+    const fingerprint = await sha256Hex(`POST ${request.pathname}\n${JSON.stringify(input)}`);
     const replay = await replayStored(db, caller, idempotencyKey, fingerprint, now);
     if (replay) return replay;
     record = { key: idempotencyKey, fingerprint, status: 201, body: "", createdAt: now };

@@ -20,7 +20,7 @@ export const link = (href: string): Link => ({ href, type: "application/json" })
 
 /** `<base>` of every link: the configured public URL, else the origin the request came in on. */
 export function baseUrl(request: ApiRequest, env: Env): string {
-  return env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : new URL(request.url).origin;
+  return env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : request.origin;
 }
 
 /** The Customer object of the contract. */

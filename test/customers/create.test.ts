@@ -173,6 +173,13 @@ describe("POST /v1/customers: metadata validation (422)", () => {
     expect(error.errors).toEqual({ "metadata.a": ["Each metadata value must be valid Unicode text."] });
   });
 
+  it("names a field whose key is not valid Unicode with U+FFFD in its place", async () => {
+    const { key } = await newKey();
+    const body = '{"email":"m@example.com","metadata":{"\\ud800":1}}';
+    const error = await expectError(await call("/v1/customers", { key, body, headers: { "Content-Type": "application/json" } }), 422);
+    expect(Object.keys(error.errors!)).toEqual(["metadata.\ufffd"]);
+  });
+
   it("reports every failing field at once", async () => {
     const errors = await invalid({ email: "nope", metadata: { a: 1 } });
     expect(Object.keys(errors).sort()).toEqual(["email", "metadata.a"]);

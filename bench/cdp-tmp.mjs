@@ -1,0 +1,16 @@
+const list = await (await fetch("http://127.0.0.1:9230/json/list")).json();
+const ws = new WebSocket(list[0].webSocketDebuggerUrl);
+await new Promise((r) => ws.addEventListener("open", r));
+let id = 0; const pending = new Map();
+ws.addEventListener("message", (e) => { const m = JSON.parse(e.data); if (m.id && pending.has(m.id)) { pending.get(m.id)(m.result); pending.delete(m.id); } });
+const send = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+await send("Profiler.enable"); await send("Profiler.setSamplingInterval", { interval: 50 });
+const scenario = process.argv[2];
+await fetch(`http://127.0.0.1:18790/run?scenario=${scenario}&n=2000`);
+await send("Profiler.start");
+await fetch(`http://127.0.0.1:18790/run?scenario=${scenario}&n=4000`);
+const { profile } = await send("Profiler.stop");
+const byId = new Map(profile.nodes.map((n) => [n.id, n])); const self = new Map(); let tot = 0;
+profile.samples.forEach((sid, i) => { const t = profile.timeDeltas[i] || 0; tot += t; const n = byId.get(sid); const k = `${n.callFrame.functionName} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber}`; self.set(k, (self.get(k) || 0) + t); });
+[...self].sort((a, b) => b[1] - a[1]).slice(0, 25).forEach(([k, t]) => console.log((t / tot * 100).toFixed(1) + "%", k));
+ws.close();
