@@ -6,28 +6,10 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
   const mediaType = request.headers.get("Content-Type")?.split(";")[0]!.trim().toLowerCase();
   if (mediaType !== "application/json") fail(415, "The Content-Type must be application/json.");
-  if (Number(request.headers.get("Content-Length")) > MAX_BODY_BYTES) tooLarge();
-
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      length += chunk.value.byteLength;
-      if (length > MAX_BODY_BYTES) {
-        await reader.cancel();
-        tooLarge();
-      }
-      chunks.push(chunk.value);
-    }
-  }
-  // Usually one chunk; joining is only for bodies that arrived in pieces.
-  let bytes = chunks[0] ?? new Uint8Array();
-  if (chunks.length > 1) {
-    bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) bytes.set(chunk, (offset += chunk.byteLength) - chunk.byteLength);
-  }
+  const declared = request.headers.get("Content-Length");
+  if (Number(declared) > MAX_BODY_BYTES) tooLarge();
+  // With a declared length the runtime reads exactly that much; only a chunked body is counted as it streams.
+  const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body);
 
   let value: unknown;
   try {
@@ -37,6 +19,27 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(400, "The request body must be a JSON object.");
   return value as Record<string, unknown>;
+}
+
+async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  if (body) {
+    const reader = body.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      length += chunk.value.byteLength;
+      if (length > MAX_BODY_BYTES) {
+        await reader.cancel();
+        tooLarge();
+      }
+      chunks.push(chunk.value);
+    }
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) bytes.set(chunk, (offset += chunk.byteLength) - chunk.byteLength);
+  return bytes;
 }
 
 function tooLarge(): never {
