@@ -1,4 +1,6 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { cleanUpIdempotencyKeys, IDEMPOTENCY_WINDOW_MS } from "../src/cron";
 import { call, expectError, newKey, type ListBody } from "./helpers";
@@ -81,6 +83,17 @@ describe("Idempotency-Key on POST /v1/customers", () => {
 
     await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE account_id = ?").bind(IDEMPOTENCY_WINDOW_MS + 1000, accountId).run();
     expect(await cleanUpIdempotencyKeys(env)).toBeGreaterThanOrEqual(1);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE account_id = ?").bind(accountId).first<{ n: number }>();
+    expect(left!.n).toBe(0);
+  });
+
+  it("runs the cleanup from the Worker's scheduled handler (the Cron Trigger in wrangler.toml)", async () => {
+    const { key, accountId } = await newKey();
+    expect((await post(key, "cron-key", { email: "cron@example.com" })).status).toBe(201);
+    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE account_id = ?").bind(IDEMPOTENCY_WINDOW_MS + 1000, accountId).run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "17 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
     const left = await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE account_id = ?").bind(accountId).first<{ n: number }>();
     expect(left!.n).toBe(0);
   });
