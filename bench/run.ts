@@ -327,6 +327,7 @@ async function queryPlans(persist: string, ids: string[]) {
   const plans: { name: string; sql: string; plan: string[] }[] = [];
   const literal = (v: unknown) => (typeof v === "number" ? String(v) : typeof v === "boolean" ? (v ? "1" : "0") : `'${String(v).replaceAll("'", "''")}'`);
   const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} };
+  console.log = () => {}; // the handler's request log lines are not part of the report
   const explain = (name: string, sql: string, params: unknown[]) => {
     let i = 0;
     const inlined = sql.replace(/\?/g, () => literal(params[i++]));
@@ -361,7 +362,7 @@ async function main() {
   const lines: string[] = [];
   const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${SCALE ? "scale mode" : `${N} customers per scope, ${ROUNDS} rounds of ${SECONDS}s per scenario, ${CONNECTIONS} connections`}.`;
   console.log(header);
-  lines.push(`# Benchmark results\n\n${header}\n`);
+  lines.push(header, "");
 
   if (!SCALE) {
     const persist = join(OUT, "state");
@@ -429,7 +430,10 @@ async function main() {
       "## Query plans (EXPLAIN QUERY PLAN of the SQL the Worker sends, at 200,000 rows per scope)",
       "",
     ];
-    for (const plan of await queryPlans(persist, large)) {
+    const log = console.log;
+    const plans = await queryPlans(persist, large);
+    console.log = log;
+    for (const plan of plans) {
       const scan = plan.plan.some((d) => /^SCAN /.test(d));
       table.push(`- **${plan.name}**: ${plan.plan.map((d) => `\`${d}\``).join(", ")}${scan ? " **(SCAN!)**" : ""}`);
     }
@@ -445,7 +449,7 @@ async function main() {
   // Keep the latest run of each mode: the default run and the scale run.
   const marker = SCALE ? "<!-- scale -->" : "<!-- default -->";
   const other = previous.split(/(?=<!-- (?:default|scale) -->)/).filter((part) => part.trim() && !part.startsWith(marker) && part.startsWith("<!--"));
-  const sections = [`${marker}\n${lines.slice(1).join("\n")}\n`, ...other].sort();
+  const sections = [`${marker}\n${lines.join("\n")}\n`, ...other].sort();
   writeFileSync(file, `# Benchmark results\n\n${sections.join("\n")}`);
   console.log(`\nwrote bench/RESULTS.md`);
 }
