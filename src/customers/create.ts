@@ -66,7 +66,6 @@ export const CreateCustomerBody = v.object(
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,64}$/;
 
-
 function jsonText(body: string, status: number, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers: { "Content-Type": "application/json; charset=utf-8", ...headers } });
 }
