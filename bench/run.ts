@@ -391,7 +391,7 @@ async function main() {
       "",
       "## The Worker's own CPU (no simulators)",
       "",
-      "The handler of `src/index.ts`, bundled with `bench/cpu/harness.ts` and served by a bare `workerd` (no wrangler proxy, no inspector), called thousands of times per request against in-memory D1/KV/rate-limit stand-ins that return realistic rows; CPU of that workerd process per call, median of the rounds. Each call builds a real `Request` and reads the whole `Response`; the baseline builds and reads the same-size JSON response the same way.",
+      "The handler of `src/index.ts`, bundled with `bench/cpu/harness.ts` and served by a bare `workerd` (no wrangler proxy, no inspector), called thousands of times per request against in-memory D1/KV/rate-limit stand-ins that return realistic rows; CPU of that workerd process per call, median of the rounds. Each call builds a real `Request` and reads the whole `Response`; the baseline gets the same `Request` and answers with a customer-sized JSON `Response`, read the same way.",
       "",
       "| scenario | µs/req | vs baseline | D1 round trips/req |",
       "| --- | ---: | ---: | ---: |",
