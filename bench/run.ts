@@ -258,7 +258,7 @@ function apiScenarios(server: () => Server, ids: string[]): Scenario[] {
 
 // ---------- the Worker's own CPU, without the simulators ----------
 /** The harness bundle (bench/cpu) served by a bare workerd: no wrangler proxy, no inspector, no simulators. */
-async function startHarness(port: number): Promise<{ pid: number; stop(): void }> {
+async function startHarness(port: number, inspectorPort?: number): Promise<{ pid: number; stop(): void }> {
   const dir = join(OUT, "harness");
   rmSync(dir, { recursive: true, force: true });
   wrangler(ROOT, "deploy", "--dry-run", "--outdir", dir, "-c", "bench/cpu/wrangler.toml");
@@ -275,7 +275,8 @@ const harness :Workerd.Worker = (
 );
 `,
   );
-  const child = spawn(join(ROOT, "node_modules/.bin/workerd"), ["serve", "config.capnp"], { cwd: dir, detached: true, stdio: "ignore" });
+  const inspector = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
+  const child = spawn(join(ROOT, "node_modules/.bin/workerd"), ["serve", "config.capnp", ...inspector], { cwd: dir, detached: true, stdio: "ignore" });
   started.push(child);
   for (let i = 0; ; i++) {
     try {
@@ -310,6 +311,40 @@ async function handlerCpu(): Promise<Map<string, number>> {
   return new Map([...perRequest].map(([name, xs]) => [name, median(xs)]));
 }
 const handlerRoundTrips = new Map<string, number>();
+
+/** `--profile <scenario>`: V8's sampling profiler over the harness through the inspector; prints the top self times. */
+async function profile(scenario: string) {
+  const harness = await startHarness(18788, 18790);
+  const [target] = (await (await fetch("http://127.0.0.1:18790/json/list")).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(target!.webSocketDebuggerUrl);
+  await new Promise((resolve) => ws.addEventListener("open", resolve));
+  let id = 0;
+  const pending = new Map<number, (result: any) => void>();
+  ws.addEventListener("message", (event) => {
+    const message = JSON.parse(String(event.data));
+    pending.get(message.id)?.(message.result);
+  });
+  const send = (method: string, params = {}) => new Promise<any>((resolve) => (pending.set(++id, resolve), ws.send(JSON.stringify({ id, method, params }))));
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 50 });
+  await fetch(`http://127.0.0.1:18788/run?scenario=${scenario}&n=2000`); // warm up
+  await send("Profiler.start");
+  await fetch(`http://127.0.0.1:18788/run?scenario=${scenario}&n=4000`);
+  const { profile } = await send("Profiler.stop");
+  ws.close();
+  harness.stop();
+  const nodes = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((sample: number, i: number) => {
+    const { functionName, url, lineNumber } = nodes.get(sample).callFrame;
+    const name = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber}`;
+    total += profile.timeDeltas[i];
+    self.set(name, (self.get(name) ?? 0) + profile.timeDeltas[i]);
+  });
+  console.log(`Self time of ${scenario} (harness bundle line numbers: bench/.out/harness/harness.js)`);
+  for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+}
 
 function bundleSize() {
   const dir = join(OUT, "bundle");
@@ -359,6 +394,8 @@ const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
+  const profiled = process.argv.indexOf("--profile");
+  if (profiled !== -1) return profile(process.argv[profiled + 1] ?? "get");
   const lines: string[] = [];
   const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${SCALE ? "scale mode" : `${N} customers per scope, ${ROUNDS} rounds of ${SECONDS}s per scenario, ${CONNECTIONS} connections`}.`;
   console.log(header);

@@ -16,6 +16,9 @@ export async function makeEnv() {
 }
 
 const auth = { Authorization: `Bearer ${KEY}` };
+// What an HTTP client sends with a JSON body (a Request built from a string has no Content-Length header of its own).
+const post = (body: string, headers: Record<string, string> = {}) =>
+  ({ method: "POST", headers: { ...auth, "Content-Type": "application/json", "Content-Length": String(new TextEncoder().encode(body).byteLength), ...headers }, body });
 const base = "http://127.0.0.1:8787";
 export const scenarios: Record<string, { status: number; request: (i: number) => Request }> = {
   get: { status: 200, request: () => new Request(`${base}/v1/customers/${customerRow(1).id}`, { headers: auth }) },
@@ -23,15 +26,15 @@ export const scenarios: Record<string, { status: number; request: (i: number) =>
   "list-deep": { status: 200, request: () => new Request(`${base}/v1/customers?startingAfter=${customerRow(9000).id}&limit=10`, { headers: auth }) },
   "create-keyed": {
     status: 201,
-    request: (i) => new Request(`${base}/v1/customers`, { method: "POST", headers: { ...auth, "Content-Type": "application/json", "Idempotency-Key": `bench-${i}` }, body: `{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}` }),
+    request: (i) => new Request(`${base}/v1/customers`, post(`{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": `bench-${i}` })),
   },
   create: {
     status: 201,
-    request: (i) => new Request(`${base}/v1/customers`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: `{"email":"new${i}@example.com","metadata":{"plan":"pro"}}` }),
+    request: (i) => new Request(`${base}/v1/customers`, post(`{"email":"new${i}@example.com","metadata":{"plan":"pro"}}`)),
   },
   replay: {
     status: 201,
-    request: () => new Request(`${base}/v1/customers`, { method: "POST", headers: { ...auth, "Content-Type": "application/json", "Idempotency-Key": "bench-replay" }, body: `{"email":"replay@example.com","metadata":{"plan":"pro"}}` }),
+    request: () => new Request(`${base}/v1/customers`, post(`{"email":"replay@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": "bench-replay" })),
   },
 };
 
