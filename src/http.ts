@@ -1,6 +1,8 @@
 import { fail } from "./errors";
 
 export const MAX_BODY_BYTES = 64 * 1024;
+// Strict: invalid UTF-8 is a 400, never silently replaced with U+FFFD.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Reads a JSON object body: 415 unless `application/json`, 413 past the limit (declared or streamed), 400 unless an object. */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
@@ -13,7 +15,7 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
 
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    value = JSON.parse(utf8.decode(bytes));
   } catch {
     fail(400, "The request body is not valid JSON.");
   }

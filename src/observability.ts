@@ -10,9 +10,12 @@ export function withRequestId(request: ApiRequest): void {
   ({ origin: request.origin, pathname: request.pathname } = new URL(request.url));
 }
 
-/** Router `finally` stage: the request id on every response, and one JSON log line per request (never the key). */
+/** Router `finally` stage: the request id and cache headers on every response, and one JSON log line per request (never the key). */
 export function logRequest(response: Response, request: ApiRequest): Response {
   response.headers.set("X-Request-Id", request.requestId);
+  // Customer data must not be kept by caches between the merchant and us, nor sniffed into another type.
+  response.headers.set("Cache-Control", "no-store");
+  response.headers.set("X-Content-Type-Options", "nosniff");
   const bookmark = request.d1Session?.getBookmark();
   if (bookmark) response.headers.set("X-D1-Bookmark", bookmark);
   console.log(JSON.stringify({

@@ -23,6 +23,14 @@ describe("routing and errors", () => {
     await expectError(await call("/v1/customers/cus_0000000000000000000000", { key, method: "POST", json: {} }), 405);
   });
 
+  it("forbids caching and content sniffing on every response", async () => {
+    const { key } = await newKey();
+    for (const response of [await call("/v1/customers", { key }), await call("/v1/customers"), await call("/nowhere"), await call("/v1/customers", { key, json: { email: "c@example.com" } })]) {
+      expect(response.headers.get("Cache-Control")).toBe("no-store");
+      expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    }
+  });
+
   it("puts a request id on every response, honouring a sane incoming one", async () => {
     const generated = await call("/nowhere");
     expect(generated.headers.get("X-Request-Id")).toMatch(/^req_[0-9a-f]{32}$/);
