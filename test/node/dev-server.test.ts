@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const PORT = String(18000 + Math.floor(Math.random() * 1000));
@@ -65,5 +66,34 @@ describe("npm run dev, over HTTP", () => {
     const revoked = await fetch(`${BASE}/v1/customers`, { headers: { Authorization: `Bearer ${unused}` } });
     expect(revoked.status).toBe(403);
     expect(await revoked.json()).toEqual({ message: "This API key has been revoked." });
+  });
+});
+
+describe("README", () => {
+  // Every shell block of the README that calls the local API, run as printed (only the port differs).
+  const blocks = [...readFileSync(new URL("../../README.md", import.meta.url), "utf8").matchAll(/```sh\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((block) => block.includes("curl") && block.includes("127.0.0.1:8787") && !block.includes("npx "));
+
+  it("has curl examples of all three endpoints and of errors", () => {
+    const all = blocks.join("\n");
+    expect(all).toMatch(/curl -G http:\/\/127\.0\.0\.1:8787\/v1\/customers /);
+    expect(all).toMatch(/curl http:\/\/127\.0\.0\.1:8787\/v1\/customers \\/);
+    expect(all).toMatch(/\/v1\/customers\/\$CUSTOMER_ID/);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("every curl example works against npm run dev", () => {
+    const key = /export VATLY_API_KEY=(test_[A-Za-z0-9]{32,})/.exec(output)![1]!;
+    for (const block of blocks) {
+      const script = block.replaceAll("127.0.0.1:8787", `127.0.0.1:${PORT}`);
+      const out = execFileSync("bash", ["-euo", "pipefail", "-c", script], { encoding: "utf8", env: { ...process.env, VATLY_API_KEY: key } });
+      expect(out, script).not.toMatch(/HTTP\/1\.1 5\d\d|An unexpected error/);
+      expect(out.trim(), script).not.toBe("");
+      if (block.includes('"email": "john@example.com"')) expect(JSON.parse(out)).toMatchObject({ resource: "customer", email: "john@example.com" });
+      if (block.includes("$CUSTOMER_ID")) expect(JSON.parse(out)).toMatchObject({ resource: "customer" });
+      if (block.includes("not-an-email")) expect(out).toContain("HTTP/1.1 422");
+      if (block.includes("X-D1-Bookmark: $BOOKMARK")) expect(JSON.parse(out).data.length).toBeGreaterThan(0);
+    }
   });
 });
