@@ -42,7 +42,9 @@ export const ListCustomersQuery = v.pipe(
 
 /** GET /v1/customers */
 export async function listCustomersHandler(request: ApiRequest, env: Env): Promise<Response> {
-  const parsed = v.safeParse(ListCustomersQuery, request.query, { abortPipeEarly: true });
+  // An empty parameter (`?startingAfter=`) counts as absent, as a Laravel API (Vatly's error format) treats it.
+  const given = Object.fromEntries(Object.entries(request.query).filter(([, value]) => value !== ""));
+  const parsed = v.safeParse(ListCustomersQuery, given, { abortPipeEarly: true });
   if (!parsed.success) failValidation(parsed.issues);
   const query = { ...parsed.output, limit: parsed.output.limit ?? DEFAULT_LIMIT };
   const cursorName = query.startingAfter ? "startingAfter" : query.endingBefore ? "endingBefore" : null;

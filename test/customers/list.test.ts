@@ -122,7 +122,7 @@ describe("GET /v1/customers: invalid query (422)", () => {
   };
 
   it("rejects a limit that is not an integer from 1 to 100", async () => {
-    for (const limit of ["0", "101", "-1", "1.5", "abc", "", "1e2", " 5", "99999999999999999999"]) {
+    for (const limit of ["0", "101", "-1", "1.5", "abc", "1e2", " 5", "99999999999999999999"]) {
       expect(await invalidQuery(`?limit=${encodeURIComponent(limit)}`), limit).toEqual({ limit: ["The limit parameter must be an integer between 1 and 100."] });
     }
   });
@@ -154,6 +154,13 @@ describe("GET /v1/customers: invalid query (422)", () => {
         expect(error.errors).toEqual({ [name]: [`No customer with the id given as ${name} exists.`] });
       }
     }
+  });
+
+  it("treats an empty parameter as absent", async () => {
+    const { key, ids } = await seed(2);
+    const body = await list(key, "?limit=&startingAfter=&endingBefore=");
+    expect(body.data.map((c) => c.id)).toEqual(ids);
+    expect(body.links.self).toEqual(page("limit=10"));
   });
 
   it("ignores unknown parameters", async () => {
