@@ -89,7 +89,9 @@ export async function createCustomer(request: ApiRequest, env: Env): Promise<Res
   }
   await enforceRateLimit(request, env);
 
-  const parsed = v.safeParse(CreateCustomerBody, input, { abortPipeEarly: true });
+  // PHP's json_encode writes empty metadata (`'metadata' => []`) as an empty JSON array: read it as {}.
+  const body = Array.isArray(input.metadata) && input.metadata.length === 0 ? { ...input, metadata: {} } : input;
+  const parsed = v.safeParse(CreateCustomerBody, body, { abortPipeEarly: true });
   if (!parsed.success) failValidation(parsed.issues);
 
   const id = newCustomerId(now);
@@ -101,10 +103,10 @@ export async function createCustomer(request: ApiRequest, env: Env): Promise<Res
     createdAt: new Date(customerIdTime(id)).toISOString().replace(/\.\d{3}Z$/, "Z"),
   };
   const customer = toCustomer(row, baseUrl(request, env));
-  const body = JSON.stringify(customer);
+  const response = JSON.stringify(customer);
 
   try {
-    if (record) await insertCustomerIdempotently(db, caller, row, { ...record, body }, now - IDEMPOTENCY_WINDOW_MS);
+    if (record) await insertCustomerIdempotently(db, caller, row, { ...record, body: response }, now - IDEMPOTENCY_WINDOW_MS);
     else await insertCustomer(db, caller, row);
   } catch (err) {
     const index = uniqueViolation(err);
@@ -116,7 +118,7 @@ export async function createCustomer(request: ApiRequest, env: Env): Promise<Res
     }
     throw err;
   }
-  return jsonText(body, 201, { Location: customer.links.self.href });
+  return jsonText(response, 201, { Location: customer.links.self.href });
 }
 
 /** The stored answer for this key, a 409 if the key was used for another request, or undefined if it is new. */

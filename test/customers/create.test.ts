@@ -43,6 +43,11 @@ describe("POST /v1/customers: success", () => {
     expect(fetched).toEqual(customer);
   });
 
+  it("accepts an empty JSON array as empty metadata, as PHP's json_encode sends it", async () => {
+    const { key } = await newKey();
+    expect((await createCustomer(key, { email: "php@example.com", metadata: [] })).metadata).toEqual({});
+  });
+
   it("accepts null metadata and returns it as {}", async () => {
     const { key } = await newKey();
     expect((await createCustomer(key, { email: "null@example.com", metadata: null })).metadata).toEqual({});
@@ -130,7 +135,7 @@ describe("POST /v1/customers: metadata validation (422)", () => {
   const email = "m@example.com";
 
   it("requires an object", async () => {
-    for (const metadata of ["x", 1, true, ["a"]]) {
+    for (const metadata of ["x", 1, true, ["a"], [{}]]) {
       expect(await invalid({ email, metadata })).toEqual({ metadata: ["The metadata field must be an object."] });
     }
   });
