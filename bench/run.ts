@@ -375,6 +375,7 @@ async function queryPlans(persist: string, ids: string[]) {
     ["list", "list", (log: { sql: string }[]) => log.find((q) => q.sql.includes("limit"))],
     ["list, deep cursor (page)", "list-deep", (log: { sql: string }[]) => log.find((q) => q.sql.includes("limit"))],
     ["list, deep cursor (cursor check)", "list-deep", (log: { sql: string }[]) => log.find((q) => q.sql.startsWith('select "id"'))],
+    ["list, email filter", "list-email", (log: { sql: string }[]) => log.find((q) => q.sql.includes("limit"))],
     ["idempotency lookup", "create-keyed", (log: { sql: string }[]) => log.find((q) => q.sql.includes('from "idempotency_keys"'))],
   ] as const) {
     const env = (await makeEnv()) as unknown as { DB: { log: { sql: string; params: unknown[] }[] } };

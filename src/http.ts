@@ -7,8 +7,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Reads a JSON object body: 415 unless `application/json`, 413 past the limit (declared or streamed), 400 unless an object. */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
   const mediaType = request.headers.get("Content-Type")?.split(";")[0]!.trim().toLowerCase();
-  if (mediaType !== "application/json") fail(415, "The Content-Type must be application/json.");
   const declared = request.headers.get("Content-Length");
+  // No body at all is an empty request, not a wrong content type: the PHP client sends create([]) that way.
+  if (mediaType === undefined && (request.body === null || declared === "0")) return {};
+  if (mediaType !== "application/json") fail(415, "The Content-Type must be application/json.");
   if (Number(declared) > MAX_BODY_BYTES) tooLarge();
   // With a declared length the runtime reads exactly that much; only a chunked body is counted as it streams.
   const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body);

@@ -28,6 +28,7 @@ export const scenarios: Record<string, { status: number; request: (i: number) =>
     status: 201,
     request: (i) => new Request(`${base}/v1/customers`, post(`{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": `bench-${i}` })),
   },
+  "list-email": { status: 200, request: () => new Request(`${base}/v1/customers?email=customer1%40example.com`, { headers: auth }) },
   create: {
     status: 201,
     request: (i) => new Request(`${base}/v1/customers`, post(`{"email":"new${i}@example.com","metadata":{"plan":"pro"}}`)),

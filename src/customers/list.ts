@@ -33,6 +33,8 @@ export const ListCustomersQuery = v.pipe(
     ),
     startingAfter: Cursor("startingAfter"),
     endingBefore: Cursor("endingBefore"),
+    // Not in the contract: the filter behind the PHP client's listByEmail(), compared as on write (trimmed, any case).
+    email: v.optional(v.pipe(single("email"), v.trim(), v.maxLength(254, "The email parameter must not be greater than 254 characters."))),
   }),
   v.forward(
     v.check((q) => !(q.startingAfter && q.endingBefore), "The startingAfter and endingBefore parameters cannot be combined."),
@@ -53,7 +55,8 @@ export async function listCustomersHandler(request: ApiRequest, env: Env): Promi
   if (cursorName && !cursorExists) failValidation({ [cursorName]: [`No customer with the id given as ${cursorName} exists.`] });
 
   const base = baseUrl(request, env);
-  const page = (cursor: string | null) => link(`${base}/v1/customers?${cursor ? `${cursor}&` : ""}limit=${query.limit}`);
+  const filter = query.email === undefined ? "" : `email=${encodeURIComponent(query.email)}&`;
+  const page = (cursor: string | null) => link(`${base}/v1/customers?${filter}${cursor ? `${cursor}&` : ""}limit=${query.limit}`);
   const first = rows[0];
   const last = rows.at(-1);
   // Beyond the page in the direction of travel: `hasMore`. Behind it: the cursor customer itself.

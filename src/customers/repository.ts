@@ -14,13 +14,22 @@ const p = sql.placeholder;
 const columns = { id: customers.id, testmode: customers.testmode, email: customers.email, metadata: customers.metadata, createdAt: customers.createdAt };
 const inScope = and(eq(customers.accountId, p("accountId")), eq(customers.testmode, p("testmode")));
 const keyInScope = and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.key, p("key")));
-const page = build.select(columns).from(customers);
+const select = () => build.select(columns).from(customers); // a new builder each time: drizzle's builders mutate
+// Matches the unique index on lower(email), so the filter is a lookup. Emails are ASCII: lower() folds them exactly.
+const emailIs = eq(sql`lower(${customers.email})`, sql`lower(${p("email")})`);
+
+type Direction = "newest" | "olderThan" | "newerThan";
+function pageQuery(direction: Direction, byEmail: boolean): Query {
+  const cursor = { newest: undefined, olderThan: lt(customers.id, p("cursor")), newerThan: gt(customers.id, p("cursor")) }[direction];
+  const order = direction === "newerThan" ? asc(customers.id) : desc(customers.id);
+  return select().where(and(inScope, cursor, byEmail ? emailIs : undefined)).orderBy(order).limit(p("limit")).toSQL();
+}
+const pages = Object.fromEntries(
+  (["newest", "olderThan", "newerThan"] as const).flatMap((d) => [[d, pageQuery(d, false)], [`${d}+email`, pageQuery(d, true)]]),
+);
 
 const queries = {
-  findCustomer: page.where(and(inScope, eq(customers.id, p("id")))).toSQL(),
-  newest: page.where(inScope).orderBy(desc(customers.id)).limit(p("limit")).toSQL(),
-  olderThan: page.where(and(inScope, lt(customers.id, p("cursor")))).orderBy(desc(customers.id)).limit(p("limit")).toSQL(),
-  newerThan: page.where(and(inScope, gt(customers.id, p("cursor")))).orderBy(asc(customers.id)).limit(p("limit")).toSQL(),
+  findCustomer: select().where(and(inScope, eq(customers.id, p("id")))).toSQL(),
   cursorExists: build.select({ id: customers.id }).from(customers).where(and(inScope, eq(customers.id, p("cursor")))).toSQL(),
   insertCustomer: build.insert(customers).values({
     id: p("id"), accountId: p("accountId"), testmode: p("testmode"), email: p("email"), metadata: p("metadata"), createdAt: p("createdAt"),
@@ -53,6 +62,7 @@ export interface PageQuery {
   limit: number;
   startingAfter?: string;
   endingBefore?: string;
+  email?: string;
 }
 
 /**
@@ -61,8 +71,9 @@ export interface PageQuery {
  */
 export async function listCustomers(db: Database, caller: Caller, q: PageQuery) {
   const cursor = q.startingAfter ?? q.endingBefore;
-  const values = { ...scope(caller), cursor, limit: q.limit + 1 };
-  const pageQuery = statement(db, q.endingBefore ? queries.newerThan : q.startingAfter ? queries.olderThan : queries.newest, values);
+  const values = { ...scope(caller), cursor, email: q.email, limit: q.limit + 1 };
+  const direction: Direction = q.endingBefore ? "newerThan" : q.startingAfter ? "olderThan" : "newest";
+  const pageQuery = statement(db, pages[q.email === undefined ? direction : `${direction}+email`]!, values);
 
   let stored: StoredCustomer[];
   let cursorExists = true;

@@ -222,6 +222,12 @@ describe("POST /v1/customers: malformed requests", () => {
     }
   });
 
+  it("reads a POST with no body and no content type as {}: a 422 naming the email", async () => {
+    const { key } = await newKey();
+    const error = await expectError(await call("/v1/customers", { key, method: "POST" }), 422);
+    expect(error.errors).toEqual({ email: ["The email field is required."] });
+  });
+
   it("answers 415 to another content type or none", async () => {
     for (const headers of [{ "Content-Type": "text/plain" }, { "Content-Type": "application/x-www-form-urlencoded" }, { "Content-Type": "application/jsonx" }, {}] as Record<string, string>[]) {
       await expectError(await post({ body: '{"email":"a@example.com"}', headers }), 415, "The Content-Type must be application/json.");

@@ -163,6 +163,20 @@ describe("GET /v1/customers: invalid query (422)", () => {
     expect(body.links.self).toEqual(page("limit=10"));
   });
 
+  it("filters by email, case-insensitively and trimmed, as the PHP client's listByEmail() asks", async () => {
+    const { key } = await newKey();
+    const other = await newKey();
+    await createCustomer(key, { email: "a@example.com" });
+    const target = await createCustomer(key, { email: "Jane.Doe@Example.com" });
+    await createCustomer(other.key, { email: "jane.doe@example.com" });
+    const body = await list(key, `?email=${encodeURIComponent(" JANE.doe@example.COM ")}`);
+    expect(body.data.map((c) => c.id)).toEqual([target.id]);
+    expect(body.links).toEqual({ self: page("email=JANE.doe%40example.COM&limit=10"), next: null, prev: null });
+    expect((await list(key, "?email=nobody%40example.com")).count).toBe(0);
+    const error = await expectError(await call(`/v1/customers?email=${"a".repeat(250)}%40example.com`, { key }), 422);
+    expect(Object.keys(error.errors!)).toEqual(["email"]);
+  });
+
   it("ignores unknown parameters", async () => {
     const { key } = await newKey();
     expect((await list(key, "?foo=bar&limit=3")).links.self).toEqual(page("limit=3"));
