@@ -29,7 +29,7 @@ describe("concurrency", () => {
     expect(((await (await call("/v1/customers", { key })).json()) as ListBody).count).toBe(1);
   });
 
-  it("walking next while customers are being created visits every earlier customer once, with no duplicate", async () => {
+  it("walking next, then prev, while customers are being created visits every earlier customer once, with no duplicate", async () => {
     const { key } = await newKey();
     const before: string[] = [];
     for (let i = 0; i < 60; i++) before.unshift((await createCustomer(key, { email: `before${i}@example.com` })).id);
@@ -45,9 +45,20 @@ describe("concurrency", () => {
       seen.push(...body.data.map((c) => c.id));
       href = body.links.next?.href;
     }
-    creating = false;
-    await writer;
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.filter((id) => before.includes(id))).toEqual(before);
+
+    // And back with prev from the last page, still while creates run.
+    const back: string[] = [];
+    let body = (await (await call(`/v1/customers?startingAfter=${before[before.length - 8]}&limit=7`, { key })).json()) as ListBody;
+    back.unshift(...body.data.map((c) => c.id));
+    while (body.links.prev) {
+      body = (await (await call(body.links.prev.href.slice(BASE.length), { key })).json()) as ListBody;
+      back.unshift(...body.data.map((c) => c.id));
+    }
+    creating = false;
+    await writer;
+    expect(new Set(back).size).toBe(back.length);
+    expect(back.filter((id) => before.includes(id))).toEqual(before);
   });
 });
