@@ -36,8 +36,6 @@ export function toCustomer(row: CustomerRow, base: string) {
   };
 }
 
-export type Customer = ReturnType<typeof toCustomer>;
-
 // Response schemas: they describe what toCustomer() and the list produce, for the OpenAPI document and the tests.
 export const LinkSchema = v.object({ href: v.pipe(v.string(), v.url()), type: v.literal("application/json") });
 
