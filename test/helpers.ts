@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { KEY_PREFIX, sha256Hex, type StoredKey } from "../src/auth";
+import type * as v from "valibot";
+import type { CustomerListSchema, CustomerSchema } from "../src/customers/customer";
 import { randomBase62 } from "../src/ids";
 import { expectDocumented } from "./openapi";
 
@@ -59,21 +61,9 @@ export async function createCustomer(key: string, body: Record<string, unknown>,
   return (await response.json()) as Customer;
 }
 
-export interface Customer {
-  id: string;
-  resource: "customer";
-  testmode: boolean;
-  email: string;
-  createdAt: string;
-  metadata: Record<string, string> | null;
-  links: { self: { href: string; type: string } };
-}
-
-export interface ListBody {
-  data: Customer[];
-  count: number;
-  links: Record<"self" | "next" | "prev", { href: string; type: string } | null>;
-}
+// The response shapes, as the OpenAPI document describes them.
+export type Customer = v.InferOutput<typeof CustomerSchema>;
+export type ListBody = v.InferOutput<typeof CustomerListSchema>;
 
 /** Asserts the contract's error shape and returns the body. */
 export async function expectError(response: Response, status: number, message?: string) {
