@@ -24,8 +24,8 @@ const config: Omit<ConversionConfig, "definitions"> = {
   // Pipelines describe what they produce (e.g. the limit's integer), not the raw query string.
   typeMode: "output",
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
-  // Custom checks (reserved metadata keys, well-formed Unicode) and trimming have no JSON Schema form.
-  ignoreActions: ["check", "trim", "transform"],
+  // Custom checks (reserved metadata keys, well-formed Unicode, the exclusive cursors) and trimming have no JSON Schema form.
+  ignoreActions: ["check", "raw_check", "trim", "transform"],
 };
 
 function jsonSchema(schema: Schema): Record<string, unknown> {

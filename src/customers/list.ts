@@ -16,6 +16,7 @@ const Cursor = (name: string) =>
 
 const DEFAULT_LIMIT = 10;
 const LIMIT_MESSAGE = "The limit parameter must be an integer between 1 and 100.";
+const COMBINED_MESSAGE = "The startingAfter and endingBefore parameters cannot be combined.";
 
 export const ListCustomersQuery = v.pipe(
   v.object({
@@ -36,10 +37,13 @@ export const ListCustomersQuery = v.pipe(
     // Not in the contract: the filter behind the PHP client's listByEmail(), compared as on write (trimmed, any case).
     email: v.optional(v.pipe(single("email"), v.trim(), v.maxLength(254, "The email parameter must not be greater than 254 characters."))),
   }),
-  v.forward(
-    v.check((q) => !(q.startingAfter && q.endingBefore), "The startingAfter and endingBefore parameters cannot be combined."),
-    ["endingBefore"],
-  ),
+  // Named on both parameters: either one alone would be valid.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || !dataset.value.startingAfter || !dataset.value.endingBefore) return;
+    for (const key of ["startingAfter", "endingBefore"] as const) {
+      addIssue({ message: COMBINED_MESSAGE, path: [{ type: "object", origin: "value", input: dataset.value, key, value: dataset.value[key] }] });
+    }
+  }),
 );
 
 /** GET /v1/customers */

@@ -142,7 +142,8 @@ describe("GET /v1/customers: invalid query (422)", () => {
   it("rejects both cursors at once", async () => {
     const { key, ids } = await seed(3);
     const error = await expectError(await call(`/v1/customers?startingAfter=${ids[0]}&endingBefore=${ids[2]}`, { key }), 422);
-    expect(error.errors).toEqual({ endingBefore: ["The startingAfter and endingBefore parameters cannot be combined."] });
+    const message = "The startingAfter and endingBefore parameters cannot be combined.";
+    expect(error.errors).toEqual({ startingAfter: [message], endingBefore: [message] });
   });
 
   it("rejects a well-formed cursor that names no customer of the caller", async () => {
