@@ -20,7 +20,7 @@ beforeAll(async () => {
 describe("rate limiting per account and mode", () => {
   it("is configured in wrangler.toml", () => {
     expect(env.RATE_LIMITER).toBeDefined();
-    expect(env.RATE_LIMIT_PERIOD_SECONDS).toBe("60");
+    expect(env.RATE_LIMIT_PERIOD_SECONDS).toBe("10");
   });
 
   it("answers 429 with Retry-After once over the limit, for that account and mode only", async () => {

@@ -12,7 +12,7 @@ let revoked = "";
 const knownIds: string[] = [];
 
 beforeAll(async () => {
-  // Enough keys that the rate limit (600/min per key) rarely decides the answer.
+  // Several keys, so that the rate limit (wrangler.toml) rarely decides the answer.
   keys = await Promise.all(Array.from({ length: Math.ceil(RUNS / 250) + 1 }, (_, i) => newKey({ mode: i % 3 ? "test" : "live" }).then((k) => k.key)));
   revoked = (await newKey({ revoked: true })).key;
   for (let i = 0; i < 3; i++) {
