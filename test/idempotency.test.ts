@@ -7,6 +7,11 @@ import { call, expectError, newKey, type ListBody } from "./helpers";
 
 const post = (key: string, idempotencyKey: string | undefined, json: unknown) =>
   call("/v1/customers", { key, json, headers: idempotencyKey === undefined ? {} : { "Idempotency-Key": idempotencyKey } });
+/** Makes every idempotency record of the account older than the 24-hour window. */
+const agePastWindow = (accountId: string) =>
+  env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE account_id = ?").bind(IDEMPOTENCY_WINDOW_MS + 1000, accountId).run();
+const recordsOf = async (accountId: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE account_id = ?").bind(accountId).first<{ n: number }>())!.n;
 const count = async (key: string) => ((await (await call("/v1/customers", { key })).json()) as ListBody).count;
 
 describe("Idempotency-Key on POST /v1/customers", () => {
@@ -74,36 +79,32 @@ describe("Idempotency-Key on POST /v1/customers", () => {
   it("forgets a key after 24 hours: the record expires and the cron removes it", async () => {
     const { key, accountId } = await newKey();
     expect((await post(key, "old-key", { email: "old@example.com" })).status).toBe(201);
-    // Age the record past the window.
-    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE account_id = ?").bind(IDEMPOTENCY_WINDOW_MS + 1000, accountId).run();
+    await agePastWindow(accountId);
     const reused = await post(key, "old-key", { email: "new@example.com" });
     expect(reused.status).toBe(201);
     expect(reused.headers.get("Idempotent-Replayed")).toBeNull();
     expect(await count(key)).toBe(2);
 
-    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE account_id = ?").bind(IDEMPOTENCY_WINDOW_MS + 1000, accountId).run();
+    await agePastWindow(accountId);
     expect(await cleanUpIdempotencyKeys(env)).toBeGreaterThanOrEqual(1);
-    const left = await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE account_id = ?").bind(accountId).first<{ n: number }>();
-    expect(left!.n).toBe(0);
+    expect(await recordsOf(accountId)).toBe(0);
   });
 
   it("runs the cleanup from the Worker's scheduled handler (the Cron Trigger in wrangler.toml)", async () => {
     const { key, accountId } = await newKey();
     expect((await post(key, "cron-key", { email: "cron@example.com" })).status).toBe(201);
-    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE account_id = ?").bind(IDEMPOTENCY_WINDOW_MS + 1000, accountId).run();
+    await agePastWindow(accountId);
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "17 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
-    const left = await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE account_id = ?").bind(accountId).first<{ n: number }>();
-    expect(left!.n).toBe(0);
+    expect(await recordsOf(accountId)).toBe(0);
   });
 
   it("keeps records younger than 24 hours when the cron runs", async () => {
     const { key, accountId } = await newKey();
     expect((await post(key, "young-key", { email: "young@example.com" })).status).toBe(201);
     await cleanUpIdempotencyKeys(env);
-    const left = await env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE account_id = ?").bind(accountId).first<{ n: number }>();
-    expect(left!.n).toBe(1);
+    expect(await recordsOf(accountId)).toBe(1);
   });
 
   it("writes the customer and its record together", async () => {
