@@ -1,7 +1,6 @@
-import { deleteExpiredIdempotencyKeys } from "./customers/repository";
+import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_WINDOW_MS } from "./customers/repository";
 import type { Env } from "./env";
 
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** Cron Trigger: forget idempotency keys older than 24 hours. */
 export async function cleanUpIdempotencyKeys(env: Env, now = Date.now()): Promise<number> {

@@ -50,7 +50,7 @@ export async function callWithEnv(overrides: Partial<Cloudflare.Env>, path: stri
   const { default: worker } = await import("../src/index");
   const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
   const request = buildRequest(path, options);
-  const response = await worker.fetch(request.clone() as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
+  const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
   await expectDocumented(request, response);
   return response;
 }

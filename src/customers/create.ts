@@ -2,13 +2,12 @@ import * as v from "valibot";
 import { sha256Hex } from "../auth";
 import { openDatabase, uniqueViolation, type Database } from "../db/client";
 import type { ApiRequest, Caller, Env } from "../env";
-import { IDEMPOTENCY_WINDOW_MS } from "../cron";
 import { fail, failValidation } from "../errors";
 import { readJsonObject } from "../http";
 import { customerIdTime, newCustomerId } from "../ids";
 import { baseUrl, toCustomer, type CustomerRow } from "./customer";
-import { findIdempotencyRecord, insertCustomer, insertCustomerIdempotently, type IdempotencyRecord } from "./repository";
 import { enforceRateLimit } from "../rate-limit";
+import { findIdempotencyRecord, IDEMPOTENCY_WINDOW_MS, insertCustomer, insertCustomerIdempotently, type IdempotencyRecord } from "./repository";
 
 // ASCII addresses only: a dot-atom local part, and a domain of LDH labels whose top level is letters or Punycode.
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
@@ -95,14 +94,15 @@ export async function createCustomer(request: ApiRequest, env: Env): Promise<Res
   if (!parsed.success) failValidation(parsed.issues);
 
   const id = newCustomerId(now);
+  const metadata = parsed.output.metadata ?? {};
   const row: CustomerRow = {
     id,
     testmode: caller.testmode,
     email: parsed.output.email,
-    metadata: JSON.stringify(parsed.output.metadata ?? {}),
+    metadata: JSON.stringify(metadata),
     createdAt: new Date(customerIdTime(id)).toISOString().replace(/\.\d{3}Z$/, "Z"),
   };
-  const customer = toCustomer(row, baseUrl(request, env));
+  const customer = toCustomer(row, baseUrl(request, env), metadata);
   const response = JSON.stringify(customer);
 
   try {

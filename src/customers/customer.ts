@@ -23,15 +23,15 @@ export function baseUrl(request: ApiRequest, env: Env): string {
   return env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : request.origin;
 }
 
-/** The Customer object of the contract. */
-export function toCustomer(row: CustomerRow, base: string) {
+/** The Customer object of the contract. `metadata` is passed when the caller already has it parsed. */
+export function toCustomer(row: CustomerRow, base: string, metadata: Record<string, string> = JSON.parse(row.metadata)) {
   return {
     id: row.id,
     resource: "customer" as const,
     testmode: row.testmode,
     email: row.email,
     createdAt: row.createdAt,
-    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    metadata,
     links: { self: link(`${base}/v1/customers/${row.id}`) },
   };
 }

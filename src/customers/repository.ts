@@ -96,6 +96,9 @@ export async function insertCustomer(db: Database, caller: Caller, row: Customer
   await statement(db, queries.insertCustomer, customerValues(caller, row)).run();
 }
 
+/** How long an Idempotency-Key is remembered. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
 export interface IdempotencyRecord {
   key: string;
   fingerprint: string;

@@ -20,7 +20,7 @@ export function openDatabase(request: ApiRequest, env: Env): Database {
   return request.d1Session;
 }
 
-/** Which unique index a failed write hit, read from the D1 error (drizzle wraps it as `cause`). */
+/** Which unique index a failed write hit, read from the D1 error message (or that of its `cause`). */
 export function uniqueViolation(err: unknown): string | null {
   for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
     const m = /UNIQUE constraint failed: (?:index '([^']+)'|(\w+)\.)/.exec(e.message ?? "");
