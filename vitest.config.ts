@@ -11,7 +11,12 @@ export default defineConfig({
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
         },
         // A small limit for the rate-limit tests, so they spend a few requests, not hundreds.
-        ratelimits: { TEST_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 10, period: 10 } } },
+        ratelimits: {
+          TEST_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 10, period: 10 } },
+          TEST_AUTH_RATE_LIMITER: { namespace_id: "1004", simple: { limit: 10, period: 10 } },
+          // Test files share one address; the per-address limit has its own tests with TEST_AUTH_RATE_LIMITER.
+          AUTH_RATE_LIMITER: { namespace_id: "1003", simple: { limit: 1_000_000, period: 10 } },
+        },
       },
     })),
   ],

@@ -7,7 +7,9 @@ export interface Env {
   PUBLIC_BASE_URL?: string;
   /** Requests per account and mode per period, from `[[ratelimits]]` in wrangler.toml. */
   RATE_LIMITER?: RateLimit;
-  /** The period of RATE_LIMITER in seconds, sent as Retry-After. */
+  /** Requests without a valid key, per client address (CF-Connecting-IP). */
+  AUTH_RATE_LIMITER?: RateLimit;
+  /** The period of the limiters in seconds, sent as Retry-After. */
   RATE_LIMIT_PERIOD_SECONDS?: string;
 }
 
@@ -17,15 +19,30 @@ export interface Caller {
   testmode: boolean;
 }
 
-/** A request after the router's `before` stages and the auth stage have run. */
+/** What the idempotency stage hands a write: the key and the fingerprint of this request. */
+export interface IdempotentWrite {
+  key: string;
+  fingerprint: string;
+  createdAt: number;
+}
+
+/** A request as the router's stages fill it in, in order. */
 export type ApiRequest = IRequestStrict & {
+  // startRequest
   requestId: string;
   receivedAt: number;
-  /** The request URL's origin and path, parsed once. */
-  origin: string;
   pathname: string;
+  /** `<base>` of every link in answers (PUBLIC_BASE_URL or the request's origin). */
+  base: string;
+  // authenticate
   caller?: Caller;
-  d1Session?: D1DatabaseSession;
+  // openSession
+  db?: D1DatabaseSession;
+  // readBody
+  input?: Record<string, unknown>;
+  // idempotency
+  idempotency?: IdempotentWrite;
 };
 
-export type Handler = (request: ApiRequest, env: Env, ctx: ExecutionContext) => Promise<Response | undefined> | Response | undefined;
+/** What a route handler receives: every stage has run. */
+export type RouteRequest = ApiRequest & { caller: Caller; db: D1DatabaseSession };

@@ -1,35 +1,50 @@
 import { json, Router } from "itty-router";
 import openApiDocument from "../openapi.json";
-import { authenticate } from "./auth";
 import { createCustomer } from "./customers/create";
-import { baseUrl } from "./customers/customer";
+import { deleteCustomerHandler } from "./customers/delete";
 import { listCustomersHandler } from "./customers/list";
 import { retrieveCustomer } from "./customers/retrieve";
-import { cleanUpIdempotencyKeys } from "./cron";
+import { updateCustomerHandler } from "./customers/update";
 import type { ApiRequest, Env } from "./env";
-import { fail, toErrorResponse } from "./errors";
-import { logRequest, withRequestId } from "./observability";
-import { enforceRateLimit } from "./rate-limit";
+import { runCron } from "./jobs/cron";
+import { authenticate } from "./pipeline/auth";
+import { readBody } from "./pipeline/body";
+import { openSession } from "./pipeline/database";
+import { fail, toErrorResponse } from "./pipeline/errors";
+import { idempotency } from "./pipeline/idempotency";
+import { limitCaller } from "./pipeline/rate-limit";
+import { finishResponse, startRequest } from "./pipeline/request";
+
+// Every API route runs these stages in this order: who is calling, may they (before any D1 read), their D1 session.
+const api = [authenticate, limitCaller, openSession] as const;
+// Writes then read the JSON body and settle Idempotency-Key (a replay answers here).
+const write = [...api, readBody, idempotency] as const;
 
 const methodNotAllowed = (allow: string) => () => fail(405, "The method is not allowed for this path.", { headers: { Allow: allow } });
 
 const router = Router<ApiRequest, [Env, ExecutionContext]>({
-  before: [withRequestId],
+  before: [startRequest],
   catch: toErrorResponse,
-  finally: [logRequest],
+  finally: [finishResponse],
 })
-  .get("/v1/customers", authenticate, enforceRateLimit, listCustomersHandler)
-  // The create counts against the rate limit itself, after an idempotent replay has had its chance to answer.
-  .post("/v1/customers", authenticate, createCustomer)
-  .get("/v1/customers/:id", authenticate, enforceRateLimit, retrieveCustomer)
+  .get("/v1/customers", ...api, listCustomersHandler)
+  .post("/v1/customers", ...write, createCustomer)
+  .get("/v1/customers/:id", ...api, retrieveCustomer)
+  .patch("/v1/customers/:id", ...write, updateCustomerHandler)
+  .delete("/v1/customers/:id", ...api, idempotency, deleteCustomerHandler)
   // Generated from the valibot schemas by `npm run openapi`; public, like any API description.
-  .get("/v1/openapi.json", (request, env) => json({ ...openApiDocument, servers: [{ url: baseUrl(request, env) }] }))
-  .all("/v1/customers", methodNotAllowed("GET, POST"))
-  .all("/v1/customers/:id", methodNotAllowed("GET"))
-  .all("/v1/openapi.json", methodNotAllowed("GET"))
+  .get("/v1/openapi.json", (request) => json({ ...openApiDocument, servers: [{ url: request.base }] }))
+  .all("/v1/customers", methodNotAllowed("GET, HEAD, POST"))
+  .all("/v1/customers/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
+  .all("/v1/openapi.json", methodNotAllowed("GET, HEAD"))
   .all("*", () => fail(404, "Not found."));
 
 export default {
-  fetch: (request, env, ctx) => router.fetch(request as ApiRequest, env, ctx),
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(cleanUpIdempotencyKeys(env)),
+  async fetch(request, env, ctx) {
+    if (request.method !== "HEAD") return router.fetch(request as unknown as ApiRequest, env, ctx);
+    // HEAD is GET without the body (RFC 9110), wherever GET works.
+    const response = await router.fetch(new Request(request, { method: "GET" }) as unknown as ApiRequest, env, ctx);
+    return new Response(null, response);
+  },
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller, env)),
 } satisfies ExportedHandler<Env>;

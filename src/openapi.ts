@@ -5,8 +5,11 @@ import type * as v from "valibot";
 import { CreateCustomerBody } from "./customers/create";
 import { CustomerListSchema, CustomerSchema, LinkSchema } from "./customers/customer";
 import { ListCustomersQuery } from "./customers/list";
-import { ErrorSchema, ValidationErrorSchema } from "./errors";
-import { CUSTOMER_ID } from "./ids";
+import { UpdateCustomerBody } from "./customers/update";
+import { CUSTOMER_ID } from "./lib/ids";
+import { MAX_BODY_BYTES } from "./pipeline/body";
+import { BOOKMARK } from "./pipeline/database";
+import { ErrorSchema, ValidationErrorSchema } from "./pipeline/errors";
 
 type Schema = v.GenericSchema;
 
@@ -17,15 +20,25 @@ const definitions: Record<string, Schema> = {
   Error: ErrorSchema,
   ValidationError: ValidationErrorSchema,
   CreateCustomerRequest: CreateCustomerBody,
+  UpdateCustomerRequest: UpdateCustomerBody,
 };
 
+// Actions without a JSON Schema form (trimming, transforms, custom checks) are left out, unless a check states its
+// own (see `characters()` in customers/fields.ts).
+const WITHOUT_FORM = ["check", "raw_check", "trim", "transform"];
 const config: Omit<ConversionConfig, "definitions"> = {
   target: "draft-2020-12",
   // Pipelines describe what they produce (e.g. the limit's integer), not the raw query string.
   typeMode: "output",
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
-  // Custom checks (reserved metadata keys, well-formed Unicode, the exclusive cursors) and trimming have no JSON Schema form.
-  ignoreActions: ["check", "raw_check", "trim", "transform"],
+  overrideSchema: ({ valibotSchema, jsonSchema }) => {
+    const alsoAccepts = (valibotSchema as { alsoAccepts?: object }).alsoAccepts;
+    return alsoAccepts && { anyOf: [...((jsonSchema.anyOf as object[] | undefined) ?? [jsonSchema]), alsoAccepts] };
+  },
+  overrideAction: ({ valibotAction, jsonSchema }) => {
+    if (!WITHOUT_FORM.includes(valibotAction.type)) return undefined;
+    return { ...jsonSchema, ...((valibotAction as { jsonSchema?: object }).jsonSchema ?? {}) };
+  },
 };
 
 function jsonSchema(schema: Schema): Record<string, unknown> {
@@ -34,33 +47,45 @@ function jsonSchema(schema: Schema): Record<string, unknown> {
 }
 
 const ref = (name: keyof typeof definitions) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: object, description: string, headers?: object) => ({
+const header = (name: string) => ({ [name]: { $ref: `#/components/headers/${name}` } });
+const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
+const json = (schema: object, description: string, headers: object = {}) => ({
   description,
-  ...(headers ? { headers } : {}),
+  headers: { ...header("X-Request-Id"), ...headers },
   content: { "application/json": { schema } },
 });
-const error = (description: string, headers?: object) => json(ref("Error"), description, headers);
-const requestId = { "X-Request-Id": { $ref: "#/components/headers/RequestId" } };
-const bookmark = { "X-D1-Bookmark": { $ref: "#/components/headers/Bookmark" } };
+const error = (description: string, headers: object = {}) => json(ref("Error"), description, headers);
+const validation = (description: string) => json(ref("ValidationError"), description);
+const empty = (description: string, headers: object = {}) => ({ description, headers: { ...header("X-Request-Id"), ...headers } });
 
 const common = {
   "400": error("The X-D1-Bookmark header is not a bookmark this API returned."),
   "401": error("Missing, malformed or unknown API key.", { "WWW-Authenticate": { schema: { type: "string", const: "Bearer" } } }),
   "403": error("The token does not start with live_ or test_, or the key was revoked."),
-  "429": error("Too many requests for this account and mode.", { "Retry-After": { description: "Seconds to wait.", schema: { type: "string" } } }),
+  "429": error("Too many requests for this account and mode (or, without a valid key, from this address).", header("Retry-After")),
   "500": error("An unexpected error."),
 };
+const writeErrors = {
+  "400": error("The body is not a JSON object, or the Idempotency-Key or X-D1-Bookmark header is malformed."),
+  "409": error("The Idempotency-Key was used for a different request."),
+  "413": error(`The body is larger than ${MAX_BODY_BYTES} bytes.`),
+  "415": error("The Content-Type is not JSON."),
+};
+const notFound = error("No customer with this id in the caller's account and mode (or it was deleted).");
+const bodyOf = (schema: object, types = ["application/json"]) => ({
+  required: false,
+  content: Object.fromEntries(types.map((type) => [type, { schema }])),
+});
+
+/** HEAD of every GET (RFC 9110): the same status and headers, no body. */
+function withHead(get: { operationId: string; summary: string; parameters?: object[]; responses: Record<string, { description: string; headers?: object }> }) {
+  const responses = Object.fromEntries(Object.entries(get.responses).map(([status, r]) => [status, { description: r.description, headers: r.headers }]));
+  return { get, head: { ...get, operationId: `${get.operationId}Head`, summary: `${get.summary} Headers only.`, responses } };
+}
 
 export function buildOpenApiDocument() {
   const query = jsonSchema(ListCustomersQuery) as { properties: Record<string, object> };
-  const customerId = { type: "string", pattern: CUSTOMER_ID.source };
-  const bookmarkParameter = {
-    name: "X-D1-Bookmark",
-    in: "header",
-    required: false,
-    description: "The X-D1-Bookmark of an earlier response: this request then reads data at least as new as that response saw.",
-    schema: { type: "string" },
-  };
+  const customerEtag = header("ETag");
 
   return {
     openapi: "3.1.0",
@@ -68,79 +93,135 @@ export function buildOpenApiDocument() {
       title: "Customers API",
       version: "1.0.0",
       description: "A Vatly-compatible Customers API on Cloudflare Workers. Every response carries X-Request-Id.",
+      license: { name: "UNLICENSED", identifier: "UNLICENSED" },
     },
+    // The served copy names the server it is served from; this is the one `npm run dev` starts.
+    servers: [{ url: "http://127.0.0.1:8787", description: "npm run dev" }],
     security: [{ bearerAuth: [] }],
     paths: {
       "/v1/customers": {
-        get: {
+        ...withHead({
           operationId: "listCustomers",
           summary: "List customers, newest first, with ID cursors.",
           parameters: [
             ...Object.entries(query.properties).map(([name, schema]) => ({ name, in: "query", required: false, schema })),
-            bookmarkParameter,
+            param("Bookmark"),
           ],
           responses: {
-            "200": json(ref("CustomerList"), "A page of customers.", { ...requestId, ...bookmark }),
+            "200": json(ref("CustomerList"), "A page of customers.", header("X-D1-Bookmark")),
             ...common,
-            "422": json(ref("ValidationError"), "A query parameter is malformed, out of range, or names no customer of the caller."),
+            "422": validation("A query parameter is malformed, out of range, or names no customer of the caller."),
           },
-        },
+        }),
         post: {
           operationId: "createCustomer",
           summary: "Create a customer.",
-          parameters: [
-            {
-              name: "Idempotency-Key",
-              in: "header",
-              required: false,
-              description: "1 to 64 printable ASCII characters. Replays the stored response of the same request for 24 hours.",
-              schema: { type: "string", minLength: 1, maxLength: 64, pattern: "^[\\x20-\\x7e]+$" },
-            },
-          ],
-          requestBody: { required: true, content: { "application/json": { schema: ref("CreateCustomerRequest") } } },
+          parameters: [param("IdempotencyKey"), param("Bookmark")],
+          requestBody: { ...bodyOf(ref("CreateCustomerRequest")), required: true },
           responses: {
-            "201": json(ref("Customer"), "The created customer (or, with Idempotent-Replayed: true, the stored one).", {
-              ...requestId,
-              ...bookmark,
+            "201": json(ref("Customer"), "The created customer (or, with Idempotent-Replayed: true, the stored answer).", {
+              ...header("X-D1-Bookmark"),
+              ...customerEtag,
               Location: { description: "The customer's URL.", schema: { type: "string" } },
             }),
             ...common,
-            "400": error("The body is not a JSON object, or the Idempotency-Key or X-D1-Bookmark header is malformed."),
-            "409": error("The Idempotency-Key was used for a different request."),
-            "413": error("The body is larger than 64 KiB."),
-            "415": error("The Content-Type is not application/json."),
-            "422": json(ref("ValidationError"), "A field is invalid, or the email is taken in this account and mode."),
+            ...writeErrors,
+            "404": error("Replay of a key whose customer has since been deleted: its stored answer was erased."),
+            "422": validation("A field is invalid, or the email is taken in this account and mode."),
           },
         },
       },
       "/v1/customers/{id}": {
-        get: {
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: CUSTOMER_ID.source } }],
+        ...withHead({
           operationId: "getCustomer",
           summary: "Retrieve a customer.",
-          parameters: [{ name: "id", in: "path", required: true, schema: customerId }, bookmarkParameter],
+          parameters: [param("Bookmark"), param("IfNoneMatch")],
           responses: {
-            "200": json(ref("Customer"), "The customer.", { ...requestId, ...bookmark }),
+            "200": json(ref("Customer"), "The customer.", { ...header("X-D1-Bookmark"), ...customerEtag }),
+            "304": empty("If-None-Match named the current ETag: the client's copy is current.", customerEtag),
             ...common,
-            "404": error("No customer with this id in the caller's account and mode."),
+            "404": notFound,
+          },
+        }),
+        patch: {
+          operationId: "updateCustomer",
+          summary: "Update a customer: email, name, and metadata merged key by key (JSON Merge Patch).",
+          parameters: [param("IdempotencyKey"), param("IfMatch"), param("Bookmark")],
+          requestBody: bodyOf(ref("UpdateCustomerRequest"), ["application/json", "application/merge-patch+json"]),
+          responses: {
+            "200": json(ref("Customer"), "The updated customer (or, with Idempotent-Replayed: true, the stored answer).", {
+              ...header("X-D1-Bookmark"),
+              ...customerEtag,
+            }),
+            ...common,
+            ...writeErrors,
+            "404": notFound,
+            "412": error("If-Match does not name the customer's current ETag; nothing changed."),
+            "422": validation("A field is invalid or cannot be updated, the email is taken, or the merged metadata has more than 50 keys."),
+          },
+        },
+        delete: {
+          operationId: "deleteCustomer",
+          summary: "Delete a customer: its email, name and metadata are erased.",
+          parameters: [param("IdempotencyKey"), param("IfMatch"), param("Bookmark")],
+          responses: {
+            "204": empty("Deleted (or, with Idempotent-Replayed: true, the replay of the delete).", header("X-D1-Bookmark")),
+            ...common,
+            "400": writeErrors["400"],
+            "404": notFound,
+            "409": writeErrors["409"],
+            "412": error("If-Match does not name the customer's current ETag; nothing changed."),
           },
         },
       },
       "/v1/openapi.json": {
-        get: {
+        ...withHead({
           operationId: "getOpenApiDocument",
           summary: "This document.",
-          security: [],
-          responses: { "200": json({ type: "object" }, "The OpenAPI description.") },
-        },
+          responses: { "200": json({ type: "object" }, "The OpenAPI description."), "500": error("An unexpected error.") },
+        }),
       },
     },
     components: {
       securitySchemes: {
         bearerAuth: { type: "http", scheme: "bearer", description: "An API key: live_... or test_..." },
       },
+      parameters: {
+        Bookmark: {
+          name: "X-D1-Bookmark",
+          in: "header",
+          required: false,
+          description: "The X-D1-Bookmark of an earlier response: this request then reads data at least as new as that response saw.",
+          schema: { type: "string", pattern: BOOKMARK.source },
+        },
+        IdempotencyKey: {
+          name: "Idempotency-Key",
+          in: "header",
+          required: false,
+          description: "1 to 64 printable ASCII characters. Replays the stored answer of the same request for 24 hours.",
+          schema: { type: "string", minLength: 1, maxLength: 64, pattern: "^[\\x20-\\x7e]+$" },
+        },
+        IfMatch: {
+          name: "If-Match",
+          in: "header",
+          required: false,
+          description: "ETags (or *): the write applies only if the customer's current ETag is among them, else 412.",
+          schema: { type: "string" },
+        },
+        IfNoneMatch: {
+          name: "If-None-Match",
+          in: "header",
+          required: false,
+          description: "ETags (or *): 304 without a body if the customer's current ETag is among them.",
+          schema: { type: "string" },
+        },
+      },
       headers: {
-        RequestId: { description: "The request's id, also in the server's log line.", schema: { type: "string" } },
-        Bookmark: { description: "A D1 session bookmark to send back as X-D1-Bookmark for read-your-writes.", schema: { type: "string" } },
+        "X-Request-Id": { description: "The request's id, also in the server's log line.", schema: { type: "string" } },
+        "X-D1-Bookmark": { description: "A D1 session bookmark to send back as X-D1-Bookmark for read-your-writes.", schema: { type: "string" } },
+        ETag: { description: "The customer's strong entity tag; it changes whenever the customer changes.", schema: { type: "string" } },
+        "Retry-After": { description: "Seconds to wait.", schema: { type: "string" } },
       },
       schemas: toJsonSchemaDefs(definitions, config),
     },

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KEY_PREFIX, sha256Hex } from "../src/auth";
+import { KEY_PREFIX } from "../src/lib/api-keys";
+import { sha256Hex } from "../src/lib/crypto";
 import { call, createCustomer, expectError, newKey } from "./helpers";
 
 const routes = [

@@ -10,6 +10,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       FUZZ_RUNS: string;
       TEST_RATE_LIMITER: RateLimit;
+      TEST_AUTH_RATE_LIMITER: RateLimit;
     }
   }
 }

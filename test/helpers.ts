@@ -1,9 +1,10 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { KEY_PREFIX, sha256Hex, type StoredKey } from "../src/auth";
+import { KEY_PREFIX, type StoredKey } from "../src/lib/api-keys";
+import { sha256Hex } from "../src/lib/crypto";
 import type * as v from "valibot";
 import type { CustomerListSchema, CustomerSchema } from "../src/customers/customer";
-import { randomBase62 } from "../src/ids";
+import { randomBase62 } from "../src/lib/ids";
 import { expectDocumented } from "./openapi";
 
 export const BASE = "http://api.test";

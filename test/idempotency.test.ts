@@ -2,8 +2,8 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import worker from "../src/index";
 import { describe, expect, it } from "vitest";
-import { cleanUpIdempotencyKeys } from "../src/cron";
-import { IDEMPOTENCY_WINDOW_MS } from "../src/customers/repository";
+import { cleanUpIdempotencyKeys } from "../src/jobs/cron";
+import { IDEMPOTENCY_WINDOW_MS } from "../src/pipeline/idempotency";
 import { call, expectError, newKey, type ListBody } from "./helpers";
 
 const post = (key: string, idempotencyKey: string | undefined, json: unknown) =>

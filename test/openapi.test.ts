@@ -29,10 +29,13 @@ describe("OpenAPI", () => {
 
   it("the response check used by every test rejects what the document does not allow", async () => {
     const request = buildRequest("/v1/customers/cus_0000000000000000000000", { key: "test_x" });
-    const customer = { id: "cus_0000000000000000000000", resource: "customer", testmode: true, email: "a@example.com", createdAt: "2024-01-15T10:30:00Z", metadata: {}, links: { self: { href: `${BASE}/v1/customers/cus_0000000000000000000000`, type: "application/json" } } };
-    await expectDocumented(request, Response.json(customer));
-    await expect(expectDocumented(request, Response.json({ ...customer, resource: "subscription" }))).rejects.toThrow();
-    await expect(expectDocumented(request, Response.json({ ...customer, createdAt: undefined }))).rejects.toThrow();
+    const customer = { id: "cus_0000000000000000000000", resource: "customer", testmode: true, email: "a@example.com", name: null, createdAt: "2024-01-15T10:30:00Z", metadata: {}, links: { self: { href: `${BASE}/v1/customers/cus_0000000000000000000000`, type: "application/json" } } };
+    const headers = { "X-Request-Id": "req_1", ETag: '"abc"' };
+    await expectDocumented(request, Response.json(customer, { headers }));
+    await expect(expectDocumented(request, Response.json(customer, { headers: { "X-Request-Id": "req_1" } }))).rejects.toThrow(/lacks ETag/);
+    await expect(expectDocumented(request, Response.json({ ...customer, name: undefined }, { headers }))).rejects.toThrow();
+    await expect(expectDocumented(request, Response.json({ ...customer, resource: "subscription" }, { headers }))).rejects.toThrow();
+    await expect(expectDocumented(request, Response.json({ ...customer, createdAt: undefined }, { headers }))).rejects.toThrow();
     await expect(expectDocumented(request, Response.json({ message: "x" }, { status: 418 }))).rejects.toThrow(/does not document/);
     await expect(expectDocumented(request, Response.json({ error: "x" }, { status: 404 }))).rejects.toThrow();
   });

@@ -2,7 +2,7 @@ import { Validator } from "@cfworker/json-schema";
 import { expect } from "vitest";
 import openapi from "../openapi.json";
 
-type Operation = { responses: Record<string, { content?: Record<string, { schema: object }> }> };
+type Operation = { responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: object }> }> };
 const paths = openapi.paths as unknown as Record<string, Record<string, Operation>>;
 const validators = new Map<string, Validator>();
 
@@ -28,7 +28,6 @@ function validatorFor(schema: object, cacheKey: string): Validator {
  * Worker through `call()` checks this, so the description and the behaviour cannot drift apart.
  */
 export async function expectDocumented(request: Request, response: Response): Promise<void> {
-  if (request.method === "HEAD") return;
   const pathname = new URL(request.url).pathname;
   const path = template(pathname);
   const operation = path ? paths[path]?.[request.method.toLowerCase()] : undefined;
@@ -37,10 +36,20 @@ export async function expectDocumented(request: Request, response: Response): Pr
   if (operation) {
     const documented = operation.responses[String(response.status)];
     expect(documented, `${request.method} ${path} answered ${response.status}, which openapi.json does not document`).toBeDefined();
-    schema = documented!.content!["application/json"]!.schema;
+    // Every documented header is sent (the bookmark only when D1 was reached).
+    for (const name of Object.keys(documented!.headers ?? {}).filter((h) => h !== "X-D1-Bookmark")) {
+      expect(response.headers.has(name), `${request.method} ${path} ${response.status} lacks ${name}`).toBe(true);
+    }
+    const content = documented!.content?.["application/json"];
+    if (!content || request.method === "HEAD") {
+      expect(await response.clone().text(), `${request.method} ${path} ${response.status} has no body`).toBe("");
+      return;
+    }
+    schema = content.schema;
     cacheKey = `${request.method} ${path} ${response.status}`;
   } else {
     expect(response.status, `${request.method} ${pathname}`).toBeGreaterThanOrEqual(400);
+    if (request.method === "HEAD") return;
   }
   const body = await response.clone().json();
   const result = validatorFor(schema, cacheKey).validate(body);

@@ -36,15 +36,13 @@ describe("rate limiting per account and mode", () => {
     await spend((await newKey()).key, 1);
   });
 
-  it("does not count an idempotent replay, and replays it even when over the limit", async () => {
+  it("counts an idempotent replay like any request, and limits it before reading D1", async () => {
     const { key } = await newKey();
     const post = () => send("/v1/customers", { key, json: { email: "replay@example.com" }, headers: { "Idempotency-Key": "rl-replay" } });
     expect((await post()).status).toBe(201);
-    await spend(key, LIMIT - 2);
-    for (let i = 0; i < 5; i++) expect((await post()).headers.get("Idempotent-Replayed")).toBe("true");
-    await spend(key, 1); // the last counted request within the limit
-    await expectError(await send("/v1/customers", { key }), 429);
-    expect((await post()).status).toBe(201);
+    for (let i = 0; i < 4; i++) expect((await post()).headers.get("Idempotent-Replayed")).toBe("true");
+    await spend(key, LIMIT - 5);
+    await expectError(await post(), 429);
   });
 
   it("does not count requests that fail authentication", async () => {

@@ -1,26 +1,16 @@
 import * as v from "valibot";
-import type { ApiRequest, Env } from "../env";
-import { CUSTOMER_ID } from "../ids";
+import { CUSTOMER_ID } from "../lib/ids";
+import { link } from "../lib/links";
 
 /** A customer row as the repository reads it. */
 export interface CustomerRow {
   id: string;
   testmode: boolean;
   email: string;
+  name: string | null;
   metadata: string; // JSON text
   createdAt: string;
-}
-
-export interface Link {
-  href: string;
-  type: "application/json";
-}
-
-export const link = (href: string): Link => ({ href, type: "application/json" });
-
-/** `<base>` of every link: the configured public URL, else the origin the request came in on. */
-export function baseUrl(request: ApiRequest, env: Env): string {
-  return env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : request.origin;
+  etag: string;
 }
 
 /** The Customer object of the contract. `metadata` is passed when the caller already has it parsed. */
@@ -30,6 +20,7 @@ export function toCustomer(row: CustomerRow, base: string, metadata: Record<stri
     resource: "customer" as const,
     testmode: row.testmode,
     email: row.email,
+    name: row.name,
     createdAt: row.createdAt,
     metadata,
     links: { self: link(`${base}/v1/customers/${row.id}`) },
@@ -44,6 +35,7 @@ export const CustomerSchema = v.object({
   resource: v.literal("customer"),
   testmode: v.boolean(),
   email: v.string(),
+  name: v.nullable(v.string()),
   createdAt: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" })),
   metadata: v.nullable(v.record(v.string(), v.string())),
   links: v.object({ self: LinkSchema }),

@@ -1,10 +1,10 @@
 import { json } from "itty-router";
 import * as v from "valibot";
-import { openDatabase } from "../db/client";
-import type { ApiRequest, Env } from "../env";
-import { failValidation } from "../errors";
-import { CUSTOMER_ID } from "../ids";
-import { baseUrl, link, toCustomer } from "./customer";
+import type { RouteRequest } from "../env";
+import { CUSTOMER_ID } from "../lib/ids";
+import { link } from "../lib/links";
+import { failValidation } from "../pipeline/errors";
+import { toCustomer } from "./customer";
 import { listCustomers } from "./repository";
 
 // Query values arrive as a string, or an array when a parameter is repeated.
@@ -35,7 +35,7 @@ export const ListCustomersQuery = v.pipe(
     startingAfter: Cursor("startingAfter"),
     endingBefore: Cursor("endingBefore"),
     // Not in the contract: the filter behind the PHP client's listByEmail(), compared as on write (trimmed, any case).
-    email: v.optional(v.pipe(single("email"), v.trim(), v.maxLength(254, "The email parameter must not be greater than 254 characters."))),
+    email: v.optional(v.pipe(single("email"), v.trim(), v.nonEmpty("The email parameter must not be blank."), v.maxLength(254, "The email parameter must not be greater than 254 characters."))),
   }),
   // Named on both parameters: either one alone would be valid.
   v.rawCheck(({ dataset, addIssue }) => {
@@ -47,7 +47,7 @@ export const ListCustomersQuery = v.pipe(
 );
 
 /** GET /v1/customers */
-export async function listCustomersHandler(request: ApiRequest, env: Env): Promise<Response> {
+export async function listCustomersHandler(request: RouteRequest): Promise<Response> {
   // An empty parameter (`?startingAfter=`) counts as absent, as a Laravel API (Vatly's error format) treats it.
   const given = Object.fromEntries(Object.entries(request.query).filter(([, value]) => value !== ""));
   const parsed = v.safeParse(ListCustomersQuery, given, { abortPipeEarly: true });
@@ -55,10 +55,10 @@ export async function listCustomersHandler(request: ApiRequest, env: Env): Promi
   const query = { ...parsed.output, limit: parsed.output.limit ?? DEFAULT_LIMIT };
   const cursorName = query.startingAfter ? "startingAfter" : query.endingBefore ? "endingBefore" : null;
 
-  const { rows, hasMore, cursorExists } = await listCustomers(openDatabase(request, env), request.caller!, query);
+  const { rows, hasMore, cursorExists } = await listCustomers(request.db, request.caller, query);
   if (cursorName && !cursorExists) failValidation({ [cursorName]: [`No customer with the id given as ${cursorName} exists.`] });
 
-  const base = baseUrl(request, env);
+  const { base } = request;
   const filter = query.email === undefined ? "" : `email=${encodeURIComponent(query.email)}&`;
   const page = (cursor: string | null) => link(`${base}/v1/customers?${filter}${cursor ? `${cursor}&` : ""}limit=${query.limit}`);
   const first = rows[0];

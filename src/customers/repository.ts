@@ -1,60 +1,153 @@
-// Every query on the customers and idempotency_keys tables. Each is built once per isolate by drizzle's query
-// builder, with placeholders for the values, and run per request on that request's D1 session (db/client.ts):
-// building SQL is most of an ORM's cost per request, and a session cannot reuse drizzle's own prepared queries.
-import { and, asc, desc, eq, fillPlaceholders, gt, gte, lt, sql, type Query } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import type { Database } from "../db/client";
-import { customers, idempotencyKeys } from "../db/schema";
-import type { Caller } from "../env";
+// Every query on customers and their tombstones, and the idempotency answers that carry a customer.
+// Built once per isolate with drizzle's query builder and bound per request (db/query.ts).
+import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from "drizzle-orm";
+import { bind, build, p, scope } from "../db/query";
+import { customers, customerTombstones, idempotencyKeys } from "../db/schema";
+import type { Caller, IdempotentWrite } from "../env";
+import { toHex } from "../lib/crypto";
+import type { Database } from "../pipeline/database";
+import { expiredBefore } from "../pipeline/idempotency";
+import { clearExpiredKey } from "../pipeline/idempotency.repository";
 import type { CustomerRow } from "./customer";
+import { MAX_METADATA_KEYS } from "./fields";
 
-const build = drizzle({} as D1Database); // never connected: only its .toSQL() is used
-const p = sql.placeholder;
-
-const columns = { id: customers.id, testmode: customers.testmode, email: customers.email, metadata: customers.metadata, createdAt: customers.createdAt };
+const columns = {
+  id: customers.id,
+  testmode: customers.testmode,
+  email: customers.email,
+  name: customers.name,
+  metadata: customers.metadata,
+  createdAt: customers.createdAt,
+  etag: customers.etag,
+};
 const inScope = and(eq(customers.accountId, p("accountId")), eq(customers.testmode, p("testmode")));
-const keyInScope = and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.key, p("key")));
-const select = () => build.select(columns).from(customers); // a new builder each time: drizzle's builders mutate
+const isCustomer = and(inScope, eq(customers.id, p("id")));
+const select = () => build.select(columns).from(customers);
 // Matches the unique index on lower(email), so the filter is a lookup. Emails are ASCII: lower() folds them exactly.
 const emailIs = eq(sql`lower(${customers.email})`, sql`lower(${p("email")})`);
+// If-Match, compared in the write itself: null accepts any version; otherwise a JSON array of acceptable ETags.
+const etagMatches = sql`(${p("ifMatch")} IS NULL OR ${customers.etag} IN (SELECT value FROM json_each(${p("ifMatch")})))`;
 
-type Direction = "newest" | "olderThan" | "newerThan";
-function pageQuery(direction: Direction, byEmail: boolean): Query {
+/**
+ * The Customer object as SQL renders it, for the answers stored with the write (idempotent replays): an update's
+ * result only exists inside the database, so its stored answer is built there, in the same statement.
+ * Keys in the order of toCustomer(); the tests compare the two.
+ */
+const customerJson = sql<string>`json_object(
+  'id', ${customers.id}, 'resource', 'customer', 'testmode', json(iif(${customers.testmode}, 'true', 'false')),
+  'email', ${customers.email}, 'name', ${customers.name}, 'createdAt', ${customers.createdAt}, 'metadata', json(${customers.metadata}),
+  'links', json_object('self', json_object('href', ${p("base")} || '/v1/customers/' || ${customers.id}, 'type', 'application/json')))`;
+const etagHeader = sql<string>`json_object('ETag', '"' || ${customers.etag} || '"')`;
+
+/** The idempotency record of a write whose answer is the customer as it is now (a create or an update). */
+const recordCustomerAnswer = (status: number, headers: SQL<string>) =>
+  build.insert(idempotencyKeys).select(
+    build.select({
+      accountId: customers.accountId,
+      testmode: customers.testmode,
+      key: sql<string>`${p("key")}`.as("key"),
+      fingerprint: sql<string>`${p("fingerprint")}`.as("fingerprint"),
+      status: sql<number>`${status}`.as("status"),
+      body: customerJson.as("body"),
+      headers: headers.as("headers"),
+      resourceId: customers.id,
+      createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
+    })
+      .from(customers)
+      // The fresh ETag of this very write: the record exists exactly when the write applied.
+      .where(and(isCustomer, eq(customers.etag, p("etag")))),
+  ).toSQL();
+
+// The answer of a metadata merge, inside the UPDATE: keys named with a string are set, keys named with null removed.
+const mergedMetadata = sql`CASE ${p("metadataMode")}
+  WHEN 'keep' THEN ${customers.metadata}
+  WHEN 'clear' THEN '{}'
+  ELSE json_patch(${customers.metadata}, ${p("metadataPatch")}) END`;
+
+type PageDirection = "newest" | "olderThan" | "newerThan";
+const pageQuery = (direction: PageDirection, byEmail: boolean) => {
   const cursor = { newest: undefined, olderThan: lt(customers.id, p("cursor")), newerThan: gt(customers.id, p("cursor")) }[direction];
-  const order = direction === "newerThan" ? asc(customers.id) : desc(customers.id);
-  return select().where(and(inScope, cursor, byEmail ? emailIs : undefined)).orderBy(order).limit(p("limit")).toSQL();
-}
-const pages = Object.fromEntries(
-  (["newest", "olderThan", "newerThan"] as const).flatMap((d) => [[d, pageQuery(d, false)], [`${d}+email`, pageQuery(d, true)]]),
-);
-
-const queries = {
-  findCustomer: select().where(and(inScope, eq(customers.id, p("id")))).toSQL(),
-  cursorExists: build.select({ id: customers.id }).from(customers).where(and(inScope, eq(customers.id, p("cursor")))).toSQL(),
-  insertCustomer: build.insert(customers).values({
-    id: p("id"), accountId: p("accountId"), testmode: p("testmode"), email: p("email"), metadata: p("metadata"), createdAt: p("createdAt"),
-  }).toSQL(),
-  findIdempotencyRecord: build
-    .select({ fingerprint: idempotencyKeys.fingerprint, status: idempotencyKeys.status, body: idempotencyKeys.body })
-    .from(idempotencyKeys)
-    .where(and(keyInScope, gte(idempotencyKeys.createdAt, p("notBefore"))))
-    .toSQL(),
-  // An expired record of the same key must not block the key's reuse, even before the cron removes it.
-  deleteExpiredKey: build.delete(idempotencyKeys).where(and(keyInScope, lt(idempotencyKeys.createdAt, p("expiredBefore")))).toSQL(),
-  insertIdempotencyRecord: build.insert(idempotencyKeys).values({
-    accountId: p("accountId"), testmode: p("testmode"), key: p("key"), fingerprint: p("fingerprint"), status: p("status"), body: p("body"), createdAt: p("createdAt"),
-  }).toSQL(),
-  deleteExpiredKeys: build.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, p("expiredBefore"))).toSQL(),
+  return select()
+    .where(and(inScope, cursor, byEmail ? emailIs : undefined))
+    .orderBy(direction === "newerThan" ? asc(customers.id) : desc(customers.id))
+    .limit(p("limit"))
+    .toSQL();
+};
+const pages = {
+  newest: { all: pageQuery("newest", false), byEmail: pageQuery("newest", true) },
+  olderThan: { all: pageQuery("olderThan", false), byEmail: pageQuery("olderThan", true) },
+  newerThan: { all: pageQuery("newerThan", false), byEmail: pageQuery("newerThan", true) },
 };
 
-const statement = (db: Database, query: Query, values: Record<string, unknown>) => db.prepare(query.sql).bind(...fillPlaceholders(query.params, values));
-const scope = (caller: Caller) => ({ accountId: caller.accountId, testmode: caller.testmode ? 1 : 0 });
+const queries = {
+  findCustomer: select().where(isCustomer).toSQL(),
+  // A deleted customer still counts as a cursor, so a client walking pages while others delete never gets a 422.
+  cursorExists: build
+    .select({ id: customers.id }).from(customers).where(and(inScope, eq(customers.id, p("cursor"))))
+    .unionAll(
+      build.select({ id: customerTombstones.id }).from(customerTombstones)
+        .where(and(eq(customerTombstones.accountId, p("accountId")), eq(customerTombstones.testmode, p("testmode")), eq(customerTombstones.id, p("cursor")))),
+    )
+    .toSQL(),
+  insertCustomer: build.insert(customers).values({
+    id: p("id"), accountId: p("accountId"), testmode: p("testmode"), email: p("email"), name: p("name"),
+    metadata: p("metadata"), createdAt: p("createdAt"), etag: p("etag"),
+  }).toSQL(),
+  recordCreated: recordCustomerAnswer(201, sql<string>`json_object('Location', ${p("base")} || '/v1/customers/' || ${customers.id}, 'ETag', '"' || ${customers.etag} || '"')`),
+  recordUpdated: recordCustomerAnswer(200, etagHeader),
+  updateCustomer: build.update(customers).set({
+    email: sql`iif(${p("setEmail")}, ${p("email")}, ${customers.email})`,
+    name: sql`iif(${p("setName")}, ${p("name")}, ${customers.name})`,
+    metadata: mergedMetadata,
+    etag: sql`${p("etag")}`,
+  })
+    // The 50-key limit holds for the merged result, checked in the same statement: concurrent merges cannot exceed it.
+    .where(and(isCustomer, etagMatches, sql`(SELECT count(*) FROM json_each(${mergedMetadata})) <= ${MAX_METADATA_KEYS}`))
+    .returning(columns)
+    .toSQL(),
+  // Why an update or delete changed nothing: the customer's current ETag and the key count the merge would give.
+  diagnose: build.select({ etag: customers.etag, mergedKeys: sql<number>`(SELECT count(*) FROM json_each(${mergedMetadata}))` })
+    .from(customers).where(isCustomer).toSQL(),
+  // Erasure: the tombstone keeps id, account, mode and times; the row with email, name and metadata is deleted.
+  insertTombstone: build.insert(customerTombstones).select(
+    build.select({
+      id: customers.id,
+      accountId: customers.accountId,
+      testmode: customers.testmode,
+      createdAt: customers.createdAt,
+      deletedAt: sql<number>`${p("deletedAt")}`.as("deleted_at"),
+    }).from(customers).where(and(isCustomer, etagMatches)),
+  ).toSQL(),
+  deleteCustomer: build.delete(customers)
+    .where(and(eq(customers.id, p("id")), inArray(customers.id, build.select({ id: customerTombstones.id }).from(customerTombstones).where(eq(customerTombstones.id, p("id"))))))
+    .toSQL(),
+  // Every stored answer that carried the customer now says what a request for it would: not found.
+  eraseStoredAnswers: build.update(idempotencyKeys)
+    .set({ status: 404, body: JSON.stringify({ message: "Customer not found." }), headers: "{}" })
+    .where(and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.resourceId, p("id")), sql`${idempotencyKeys.status} <> 204`))
+    .toSQL(),
+  recordDeleted: build.insert(idempotencyKeys).select(
+    build.select({
+      accountId: customerTombstones.accountId,
+      testmode: customerTombstones.testmode,
+      key: sql<string>`${p("key")}`.as("key"),
+      fingerprint: sql<string>`${p("fingerprint")}`.as("fingerprint"),
+      status: sql<number>`204`.as("status"),
+      body: sql<string>`''`.as("body"),
+      headers: sql<string>`'{}'`.as("headers"),
+      resourceId: customerTombstones.id,
+      createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
+    }).from(customerTombstones).where(and(eq(customerTombstones.id, p("id")), eq(customerTombstones.deletedAt, p("deletedAt")))),
+  ).toSQL(),
+};
 
-type StoredCustomer = { id: string; testmode: number; email: string; metadata: string; created_at: string };
-const toRow = (r: StoredCustomer): CustomerRow => ({ id: r.id, testmode: r.testmode === 1, email: r.email, metadata: r.metadata, createdAt: r.created_at });
+type StoredCustomer = { id: string; testmode: number; email: string; name: string | null; metadata: string; created_at: string; etag: string };
+const toRow = (r: StoredCustomer): CustomerRow => ({
+  id: r.id, testmode: r.testmode === 1, email: r.email, name: r.name, metadata: r.metadata, createdAt: r.created_at, etag: r.etag,
+});
 
 export async function findCustomer(db: Database, caller: Caller, id: string): Promise<CustomerRow | undefined> {
-  const row = await statement(db, queries.findCustomer, { ...scope(caller), id }).first<StoredCustomer>();
+  const row = await bind(db, queries.findCustomer, { ...scope(caller), id }).first<StoredCustomer>();
   return row ? toRow(row) : undefined;
 }
 
@@ -67,22 +160,22 @@ export interface PageQuery {
 
 /**
  * One page, newest first, plus whether more rows lie beyond it in the direction of travel and whether the
- * cursor names a customer of the caller. One D1 round trip: the cursor check and the page are one batch.
+ * cursor names a customer of the caller (or a deleted one). One D1 round trip: the cursor check and the page are one batch.
  */
 export async function listCustomers(db: Database, caller: Caller, q: PageQuery) {
   const cursor = q.startingAfter ?? q.endingBefore;
   const values = { ...scope(caller), cursor, email: q.email, limit: q.limit + 1 };
-  const direction: Direction = q.endingBefore ? "newerThan" : q.startingAfter ? "olderThan" : "newest";
-  const pageQuery = statement(db, pages[q.email === undefined ? direction : `${direction}+email`]!, values);
+  const direction: PageDirection = q.endingBefore ? "newerThan" : q.startingAfter ? "olderThan" : "newest";
+  const page = bind(db, pages[direction][q.email === undefined ? "all" : "byEmail"], values);
 
   let stored: StoredCustomer[];
   let cursorExists = true;
   if (cursor) {
-    const [found, pageResult] = await db.batch<StoredCustomer>([statement(db, queries.cursorExists, values), pageQuery]);
+    const [found, pageResult] = await db.batch<StoredCustomer>([bind(db, queries.cursorExists, values), page]);
     cursorExists = found!.results.length > 0;
     stored = pageResult!.results;
   } else {
-    stored = (await pageQuery.all<StoredCustomer>()).results;
+    stored = (await page.all<StoredCustomer>()).results;
   }
   const hasMore = stored.length > q.limit;
   const rows = stored.slice(0, q.limit).map(toRow);
@@ -90,38 +183,103 @@ export async function listCustomers(db: Database, caller: Caller, q: PageQuery) 
   return { rows, hasMore, cursorExists };
 }
 
-const customerValues = (caller: Caller, row: CustomerRow) => ({ ...row, ...scope(caller) });
-
-export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow): Promise<void> {
-  await statement(db, queries.insertCustomer, customerValues(caller, row)).run();
+/** What a write statement needs beyond the change itself: the link base for stored answers, and the request's key. */
+export interface WriteContext {
+  base: string;
+  idempotency?: IdempotentWrite;
 }
 
-/** How long an Idempotency-Key is remembered. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+const keyed = (ctx: WriteContext) =>
+  ctx.idempotency && { key: ctx.idempotency.key, fingerprint: ctx.idempotency.fingerprint, createdAt: ctx.idempotency.createdAt };
 
-export interface IdempotencyRecord {
-  key: string;
-  fingerprint: string;
-  status: number;
-  body: string;
-  createdAt: number;
-}
-
-/** The customer and its idempotency record, written in one batch: a D1 transaction, all or nothing. */
-export async function insertCustomerIdempotently(db: Database, caller: Caller, row: CustomerRow, record: IdempotencyRecord, expiredBefore: number): Promise<void> {
-  const key = { ...scope(caller), key: record.key };
+/** The customer, and its idempotency record if keyed, in one batch: a D1 transaction, all or nothing. */
+export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow, ctx: WriteContext): Promise<void> {
+  const values = { ...row, ...scope(caller), base: ctx.base };
+  const record = keyed(ctx);
+  const insert = bind(db, queries.insertCustomer, values);
+  if (!record) return void (await insert.run());
   await db.batch([
-    statement(db, queries.deleteExpiredKey, { ...key, expiredBefore }),
-    statement(db, queries.insertIdempotencyRecord, { ...record, ...key }),
-    statement(db, queries.insertCustomer, customerValues(caller, row)),
+    clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt)),
+    insert,
+    bind(db, queries.recordCreated, { ...values, ...record }),
   ]);
 }
 
-export function findIdempotencyRecord(db: Database, caller: Caller, key: string, notBefore: number) {
-  return statement(db, queries.findIdempotencyRecord, { ...scope(caller), key, notBefore }).first<{ fingerprint: string; status: number; body: string }>();
+export interface CustomerChanges {
+  email?: string;
+  name?: string | null;
+  /** A JSON Merge Patch of the metadata, or null to remove every key. */
+  metadata?: Record<string, string | null> | null;
 }
 
-export async function deleteExpiredIdempotencyKeys(db: Database, expiredBefore: number): Promise<number> {
-  const result = await statement(db, queries.deleteExpiredKeys, { expiredBefore }).run();
-  return result.meta.changes;
+export type WriteOutcome<T> = { ok: T } | { failed: "not_found" | "precondition_failed" | "too_many_keys" };
+
+/**
+ * Applies the changes atomically in one UPDATE (the metadata merge and its limit in SQL, the If-Match in the WHERE),
+ * with the idempotency record in the same batch. One round trip; a second one only to explain a refusal.
+ */
+export async function updateCustomer(
+  db: Database, caller: Caller, id: string, changes: CustomerChanges, ifMatch: string[] | null, ctx: WriteContext,
+): Promise<WriteOutcome<CustomerRow>> {
+  const values = {
+    ...scope(caller),
+    id,
+    base: ctx.base,
+    etag: newEtag(),
+    ifMatch: ifMatch && JSON.stringify(ifMatch),
+    setEmail: changes.email !== undefined ? 1 : 0,
+    email: changes.email ?? null,
+    setName: changes.name !== undefined ? 1 : 0,
+    name: changes.name ?? null,
+    metadataMode: changes.metadata === undefined ? "keep" : changes.metadata === null ? "clear" : "merge",
+    metadataPatch: changes.metadata ? JSON.stringify(changes.metadata) : null,
+  };
+  const update = bind(db, queries.updateCustomer, values);
+  const record = keyed(ctx);
+  let rows: StoredCustomer[];
+  if (record) {
+    const [, updated] = await db.batch<StoredCustomer>([
+      clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt)),
+      update,
+      bind(db, queries.recordUpdated, { ...values, ...record }),
+    ]);
+    rows = updated!.results;
+  } else {
+    rows = (await update.all<StoredCustomer>()).results;
+  }
+  if (rows[0]) return { ok: toRow(rows[0]) };
+  return { failed: await whyUnchanged(db, values) };
 }
+
+async function whyUnchanged(db: Database, values: Record<string, unknown>) {
+  const current = await bind(db, queries.diagnose, values).first<{ etag: string; mergedKeys: number }>();
+  if (!current) return "not_found";
+  const ifMatch = values.ifMatch as string | null;
+  if (ifMatch !== null && !(JSON.parse(ifMatch) as string[]).includes(current.etag)) return "precondition_failed";
+  return "too_many_keys";
+}
+
+/**
+ * Erases the customer: a tombstone (id, account, mode, times) replaces the row, and every stored answer that held
+ * it is rewritten as a 404, all in one batch with the delete's own idempotency record.
+ */
+export async function deleteCustomer(
+  db: Database, caller: Caller, id: string, ifMatch: string[] | null, ctx: WriteContext & { now: number },
+): Promise<WriteOutcome<true>> {
+  const values = { ...scope(caller), id, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.now, metadataMode: "keep", metadataPatch: null };
+  const record = keyed(ctx);
+  const results = await db.batch([
+    bind(db, queries.insertTombstone, values),
+    bind(db, queries.deleteCustomer, values),
+    bind(db, queries.eraseStoredAnswers, values),
+    ...(record
+      ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt)), bind(db, queries.recordDeleted, { ...values, ...record })]
+      : []),
+  ]);
+  if (results[1]!.meta.changes === 1) return { ok: true };
+  const current = await bind(db, queries.diagnose, values).first();
+  return { failed: current ? "precondition_failed" : "not_found" };
+}
+
+/** A fresh strong ETag for a write. */
+export const newEtag = () => toHex(crypto.getRandomValues(new Uint8Array(12)));

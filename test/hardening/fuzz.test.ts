@@ -15,7 +15,7 @@ beforeAll(async () => {
   // Several keys, so that the rate limit (wrangler.toml) rarely decides the answer.
   keys = await Promise.all(Array.from({ length: Math.ceil(RUNS / 250) + 1 }, (_, i) => newKey({ mode: i % 3 ? "test" : "live" }).then((k) => k.key)));
   revoked = (await newKey({ revoked: true })).key;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 20; i++) {
     const response = await call("/v1/customers", { key: keys[0], json: { email: `seed${i}@example.com` } });
     knownIds.push(((await response.json()) as { id: string }).id);
   }
@@ -35,7 +35,13 @@ const metadata = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 20 }), { maxKeys: 60 }),
   fc.anything({ maxDepth: 3 }),
 );
-const jsonBody = fc.record({ email, metadata, extra: fc.anything({ maxDepth: 2 }) }, { requiredKeys: [] }).map((o) => JSON.stringify(o));
+const name = fc.oneof(text, fc.constant(null), fc.integer(), fc.constant("😀".repeat(255)), fc.constant("😀".repeat(256)));
+const metadataPatch = fc.oneof(metadata, fc.dictionary(fc.constantFrom("a", "b", "c", "k1"), fc.option(fc.string({ maxLength: 10 }), { nil: null }), { maxKeys: 4 }));
+const jsonBody = fc.oneof(
+  fc.record({ email, name, metadata, extra: fc.anything({ maxDepth: 2 }) }, { requiredKeys: [] }),
+  // Mostly valid updates, so PATCH reaches its success and merge paths too.
+  fc.record({ email: fc.oneof(fc.emailAddress(), email), name, metadata: metadataPatch, id: fc.string(), createdAt: fc.string() }, { requiredKeys: [] }),
+).map((o) => JSON.stringify(o));
 const rawBody = fc.oneof(
   jsonBody,
   fc.json({ maxDepth: 3 }),
@@ -54,7 +60,7 @@ const rawBody = fc.oneof(
 
 const cursorValue = fc.oneof(
   fc.constantFrom("cus_0000000000000000000000", "cus_zzzzzzzzzzzzzzzzzzzzzz", "cus_abc", "sub_0000000000000000000000", "CUS_0000000000000000000000"),
-  fc.integer({ min: 0, max: 2 }).map((i) => knownIds[i] ?? "cus_x"),
+  fc.integer({ min: 0, max: 19 }).map((i) => knownIds[i] ?? "cus_x"),
   fc.stringMatching(/^cus_[0-9A-Za-z]{20,24}$/),
   text,
 );
@@ -72,7 +78,8 @@ const path = fc.oneof(
 
 type Auth = { kind: "valid" | "revoked" | "bad"; header?: string };
 const auth: fc.Arbitrary<Auth> = fc.oneof(
-  { weight: 8, arbitrary: fc.nat().map((i) => ({ kind: "valid" as const, header: `Bearer ${keys[i % keys.length]}` })) },
+  // Half of the valid requests use the key that owns the seeded customers, so PATCH and DELETE reach them.
+  { weight: 8, arbitrary: fc.nat().map((i) => ({ kind: "valid" as const, header: `Bearer ${keys[i % 2 ? i % keys.length : 0]}` })) },
   // Built when generated, not when declared: the keys exist only after beforeAll.
   { weight: 1, arbitrary: fc.constant(null).map(() => ({ kind: "revoked" as const, header: `Bearer ${revoked}` })) },
   { weight: 2, arbitrary: fc.oneof(fc.constant(undefined), fc.string(), text, fc.constantFrom("Bearer", "Basic dGVzdA==", `Bearer test_${"a".repeat(40)}`, "Bearer sk_live_x"))
@@ -82,12 +89,17 @@ const auth: fc.Arbitrary<Auth> = fc.oneof(
 );
 
 const request = fc.record({
-  method: fc.oneof({ weight: 5, arbitrary: fc.constantFrom("GET", "POST") }, { weight: 1, arbitrary: fc.constantFrom("PUT", "PATCH", "DELETE", "OPTIONS", "HEAD") }),
+  method: fc.oneof(
+    { weight: 5, arbitrary: fc.constantFrom("GET", "POST") },
+    { weight: 3, arbitrary: fc.constantFrom("PATCH", "DELETE") },
+    { weight: 1, arbitrary: fc.constantFrom("PUT", "OPTIONS", "HEAD") },
+  ),
   path,
   query,
   auth,
   body: rawBody,
-  contentType: fc.oneof({ weight: 6, arbitrary: fc.constant("application/json") }, { weight: 1, arbitrary: fc.constantFrom(undefined, "text/plain", "application/json; charset=utf-8", "APPLICATION/JSON", "multipart/form-data") }),
+  contentType: fc.oneof({ weight: 6, arbitrary: fc.constant("application/json") }, { weight: 1, arbitrary: fc.constantFrom(undefined, "text/plain", "application/json; charset=utf-8", "APPLICATION/JSON", "multipart/form-data", "application/merge-patch+json") }),
+  ifMatch: fc.option(fc.constantFrom("*", '"stale"', "W/\"x\"", "garbage"), { nil: undefined }),
   idempotencyKey: fc.option(fc.oneof(fc.constantFrom("k1", "k2", "k3"), fc.string({ maxLength: 70 }).filter((k) => /^[\x20-\x7e]*$/.test(k))), { nil: undefined }),
 });
 
@@ -95,12 +107,14 @@ function expectedStatuses(method: string, pathname: string, authKind: Auth["kind
   const list = pathname === "/v1/customers" || pathname === "/v1/customers/";
   const one = /^\/v1\/customers\/[^/]+\/?$/.test(pathname) && !list;
   if (!list && !one) return [404];
-  if (list ? !["GET", "POST"].includes(method) : method !== "GET") return [405];
-  if (authKind === "bad") return [401, 403];
-  if (authKind === "revoked") return [403];
+  if (!(list ? ["GET", "HEAD", "POST"] : ["GET", "HEAD", "PATCH", "DELETE"]).includes(method)) return [405];
+  if (authKind === "bad") return [401, 403, 429];
+  if (authKind === "revoked") return [403, 429];
+  if (one && method === "PATCH") return [200, 400, 404, 409, 412, 413, 415, 422, 429];
+  if (one && method === "DELETE") return [204, 400, 404, 409, 412, 429];
   if (one) return [200, 404, 429];
-  if (method === "GET") return [200, 422, 429];
-  return [201, 400, 409, 413, 415, 422, 429];
+  if (method === "GET" || method === "HEAD") return [200, 422, 429];
+  return [201, 400, 404, 409, 413, 415, 422, 429];
 }
 
 type FuzzRequest = typeof request extends fc.Arbitrary<infer T> ? T : never;
@@ -111,6 +125,7 @@ function headersFor(r: FuzzRequest): Headers | null {
     if (r.auth.header !== undefined) headers.set("Authorization", r.auth.header);
     if (r.contentType) headers.set("Content-Type", r.contentType);
     if (r.idempotencyKey !== undefined) headers.set("Idempotency-Key", r.idempotencyKey);
+    if (r.ifMatch !== undefined) headers.set("If-Match", r.ifMatch);
     return headers;
   } catch {
     return null; // not a value any HTTP client can send
@@ -137,21 +152,25 @@ describe(`fuzz: ${RUNS} generated requests`, () => {
         expect(response.status).toBeLessThan(500);
         expect(expectedStatuses(r.method, url.pathname, r.auth.kind)).toContain(response.status);
         expect(response.headers.get("X-Request-Id")).toBeTruthy();
-        if (r.method === "HEAD") return;
+        if (r.method === "HEAD" || response.status === 204) {
+          expect(await response.text()).toBe("");
+          return;
+        }
         expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
         const body = (await response.json()) as Record<string, unknown>;
         if (response.status >= 400) expect(typeof body.message).toBe("string");
 
-        if (response.status === 201) {
+        if (response.status === 201 || (response.status === 200 && r.method === "PATCH")) {
           // Whatever was accepted obeys the schema, and is what a later GET returns.
-          const customer = body as { id: string; email: string; metadata: Record<string, unknown> };
+          const customer = body as { id: string; email: string; name: string | null; metadata: Record<string, unknown> };
+          if (customer.name !== null) expect([...customer.name].length >= 1 && [...customer.name].length <= 255 && customer.name.trim() === customer.name).toBe(true);
           expect(customer.email).toMatch(ASCII_EMAIL);
           expect(customer.email.length).toBeLessThanOrEqual(254);
           const entries = Object.entries(customer.metadata);
           expect(entries.length).toBeLessThanOrEqual(50);
           for (const [k, v] of entries) {
-            expect(k.length >= 1 && k.length <= 40).toBe(true);
-            expect(typeof v === "string" && v.length <= 500).toBe(true);
+            expect([...k].length >= 1 && [...k].length <= 40).toBe(true);
+            expect(typeof v === "string" && [...v].length <= 500).toBe(true);
           }
           const fetched = await call(`/v1/customers/${customer.id}`, { headers: { Authorization: r.auth.header! } });
           expect(await fetched.json()).toEqual(body);
@@ -164,6 +183,6 @@ describe(`fuzz: ${RUNS} generated requests`, () => {
       { numRuns: RUNS },
     );
     // The generator reached the interesting answers, not only one kind.
-    for (const status of [200, 201, 400, 401, 403, 404, 405, 415, 422]) expect(seen.get(status), `status ${status}`).toBeGreaterThan(0);
+    for (const status of [200, 201, 204, 400, 401, 403, 404, 405, 415, 422]) expect(seen.get(status), `status ${status}`).toBeGreaterThan(0);
   }, RUNS * 50 + 30_000);
 });

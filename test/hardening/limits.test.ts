@@ -33,7 +33,7 @@ describe("absurd sizes and slow bodies", () => {
     expect(response.status).toBe(201);
   });
 
-  it("refuses a chunked body that grows past 64 KiB with 413, without a Content-Length", async () => {
+  it("refuses a chunked body that grows past the cap with 413, without a Content-Length", async () => {
     const { key } = await newKey();
     const body = new ReadableStream({
       pull(controller) {

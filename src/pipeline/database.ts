@@ -1,24 +1,27 @@
+// Route stage: the request's D1 session, opened once. Handlers and repositories receive it; nothing below decides
+// which replica to read from. The bookmark after the request's queries goes back in `X-D1-Bookmark` (request.ts).
 import type { ApiRequest, Env } from "../env";
-import { fail } from "../errors";
+import { fail } from "./errors";
 
-/** What the repository runs its queries on: a request's D1 session, or the database itself (the cron). */
+/** What repositories run their queries on: a request's D1 session, or the database itself (cron, queue consumer). */
 export type Database = Pick<D1Database, "prepare" | "batch">;
 
 // The shape of the bookmarks D1 hands out; anything else is refused before it reaches D1.
-const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+export const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 
 /**
- * The request's database, through a D1 session: reads may be served by a nearby replica, but never one older than
- * the `X-D1-Bookmark` the client sent back; writes go to the primary. The bookmark after this request's queries is
- * returned in `X-D1-Bookmark` (see observability.ts).
+ * Reads may be served by a nearby replica, but never one older than the `X-D1-Bookmark` the client sent back;
+ * writes go to the primary.
  */
-export function openDatabase(request: ApiRequest, env: Env): Database {
+export function openSession(request: ApiRequest, env: Env): void {
   const bookmark = request.headers.get("X-D1-Bookmark");
   if (bookmark !== null && !BOOKMARK.test(bookmark)) fail(400, "The X-D1-Bookmark header is not a bookmark this API returned.");
   const constraint = request.method === "GET" ? (bookmark ?? "first-unconstrained") : "first-primary";
-  request.d1Session = env.DB.withSession(constraint);
-  return request.d1Session;
+  request.db = env.DB.withSession(constraint);
 }
+
+/** A fresh session on the primary, for a read that must see every committed write (e.g. after losing a race). */
+export const primary = (env: Env): Database => env.DB.withSession("first-primary");
 
 /** Which unique index a failed write hit, read from the D1 error message (or that of its `cause`). */
 export function uniqueViolation(err: unknown): string | null {

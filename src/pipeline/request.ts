@@ -1,22 +1,26 @@
-import type { ApiRequest } from "./env";
+// The router's first and last stages: what every request gets, whatever route it hits.
+import type { ApiRequest, Env } from "../env";
+import { baseUrl } from "../lib/links";
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** Router `before` stage: a request id (the client's own if it is sane) and the arrival time. */
-export function withRequestId(request: ApiRequest): void {
+/** `before` stage: a request id (the client's own if it is sane), the arrival time, the path and the link base. */
+export function startRequest(request: ApiRequest, env: Env): void {
   const incoming = request.headers.get("X-Request-Id");
   request.requestId = incoming && INCOMING_REQUEST_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replaceAll("-", "")}`;
   request.receivedAt = Date.now();
-  ({ origin: request.origin, pathname: request.pathname } = new URL(request.url));
+  const url = new URL(request.url);
+  request.pathname = url.pathname;
+  request.base = baseUrl(url.origin, env);
 }
 
-/** Router `finally` stage: the request id and cache headers on every response, and one JSON log line per request (never the key). */
-export function logRequest(response: Response, request: ApiRequest): Response {
+/** `finally` stage: response headers every answer carries, then one JSON log line per request (never the key). */
+export function finishResponse(response: Response, request: ApiRequest): Response {
   response.headers.set("X-Request-Id", request.requestId);
   // Customer data must not be kept by caches between the merchant and us, nor sniffed into another type.
   response.headers.set("Cache-Control", "no-store");
   response.headers.set("X-Content-Type-Options", "nosniff");
-  const bookmark = request.d1Session?.getBookmark();
+  const bookmark = request.db?.getBookmark();
   if (bookmark) response.headers.set("X-D1-Bookmark", bookmark);
   console.log(JSON.stringify({
     level: "info",

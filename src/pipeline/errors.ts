@@ -9,14 +9,19 @@ export function fail(status: number, message: string, extra: { errors?: Record<s
 export const UNAUTHENTICATED = "Unauthenticated.";
 export const UNEXPECTED = "An unexpected error occurred. Please try again later.";
 
-export function failValidation(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]] | Record<string, string[]>): never {
-  const flat = Array.isArray(issues) ? (v.flatten(issues).nested as Record<string, string[]>) : issues;
+type Issues = [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]];
+
+/** valibot's issues as the contract's `errors` map: dot-notation field names, one list of messages each. */
+export const fieldErrors = (issues: Issues) => v.flatten(issues).nested as Record<string, string[]>;
+
+export function failValidation(issues: Issues | Record<string, string[]>): never {
+  const flat = Array.isArray(issues) ? fieldErrors(issues) : issues;
   // Field names echo the client's keys; an unpaired surrogate in one becomes U+FFFD so the body is valid Unicode.
   const errors = Object.fromEntries(Object.entries(flat).map(([field, messages]) => [field.toWellFormed(), messages]));
   fail(422, "The given data was invalid.", { errors });
 }
 
-/** The router's `catch` stage. */
+/** The router's `catch` stage: a 4xx keeps its message, anything else is logged and answered with the generic 500. */
 export function toErrorResponse(err: unknown, request: { requestId?: string }): Response {
   if (err instanceof StatusError && err.status >= 400 && err.status < 500) {
     const { message, errors, details, headers } = err as StatusError & { errors?: unknown; details?: unknown; headers?: HeadersInit };

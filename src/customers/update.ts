@@ -1,0 +1,61 @@
+import { json } from "itty-router";
+import * as v from "valibot";
+import type { Env, RouteRequest } from "../env";
+import { CUSTOMER_ID } from "../lib/ids";
+import { etagHeader, ifMatch, preconditionFailed } from "../pipeline/conditional";
+import { uniqueViolation } from "../pipeline/database";
+import { failValidation, fieldErrors } from "../pipeline/errors";
+import { replayWinner } from "../pipeline/idempotency";
+import { TAKEN } from "./create";
+import { toCustomer, type CustomerRow } from "./customer";
+import { Email, MAX_METADATA_KEYS, MetadataPatch, Name } from "./fields";
+import { findCustomer, updateCustomer, type CustomerChanges } from "./repository";
+import { notFound } from "./retrieve";
+
+export const UpdateCustomerBody = v.object({ email: v.optional(Email), name: v.optional(Name), metadata: v.optional(MetadataPatch) });
+const UPDATABLE = new Set(Object.keys(UpdateCustomerBody.entries));
+
+/** PATCH /v1/customers/:id: a partial update; metadata is merged key by key (JSON Merge Patch). */
+export async function updateCustomerHandler(request: RouteRequest, env: Env): Promise<Response> {
+  const id = request.params.id!;
+  if (!CUSTOMER_ID.test(id)) notFound();
+  const input = request.input!;
+  // Read-only and unknown fields are named, never silently ignored.
+  const refused = Object.keys(input).filter((field) => !UPDATABLE.has(field));
+  const parsed = v.safeParse(UpdateCustomerBody, input, { abortPipeEarly: true });
+  if (refused.length > 0 || !parsed.success) {
+    failValidation({
+      ...(parsed.success ? {} : fieldErrors(parsed.issues)),
+      ...Object.fromEntries(refused.map((field) => [field.toWellFormed(), [`The ${field} field cannot be updated.`]])),
+    });
+  }
+  const changes: CustomerChanges = parsed.output;
+  const expected = ifMatch(request);
+
+  let row: CustomerRow;
+  if (Object.keys(changes).length === 0) {
+    // Nothing to change: the customer as it is (still subject to If-Match).
+    row = (await findCustomer(request.db, request.caller, id)) ?? notFound();
+    if (expected && !expected.includes(row.etag)) preconditionFailed();
+  } else {
+    let outcome;
+    try {
+      outcome = await updateCustomer(request.db, request.caller, id, changes, expected, request);
+    } catch (err) {
+      const index = uniqueViolation(err);
+      if (index === "idempotency_keys" && request.idempotency) {
+        const winner = await replayWinner(env, request.caller, request.idempotency);
+        if (winner) return winner;
+      }
+      if (index === "customers_scope_email") failValidation({ email: [TAKEN] });
+      throw err;
+    }
+    if ("failed" in outcome) {
+      if (outcome.failed === "not_found") notFound();
+      if (outcome.failed === "precondition_failed") preconditionFailed();
+      failValidation({ metadata: [`The metadata field must not have more than ${MAX_METADATA_KEYS} keys.`] });
+    }
+    row = outcome.ok;
+  }
+  return json(toCustomer(row, request.base), { headers: { ETag: etagHeader(row.etag) } });
+}

@@ -1,0 +1,18 @@
+// The API-key record in KV, defined once for the Worker, scripts/ and bench/. KV never holds a key, only its hash.
+export type Mode = "test" | "live";
+
+/** The value stored under `apikey:<sha256 hex of the key>`. */
+export interface StoredKey {
+  accountId: string;
+  mode: Mode;
+  createdAt: string;
+  revokedAt?: string | null;
+  /** The key's last 4 characters, so `key:list` can tell keys apart without storing them. */
+  hint?: string;
+}
+
+export const KEY_PREFIX = "apikey:";
+/** Index of an account's keys: `account:<id>:<hash>` → "" (lets `key:list` find them without a scan of all keys). */
+export const accountIndexKey = (accountId: string, hash: string) => `account:${accountId}:${hash}`;
+export const API_KEY = /^(live|test)_[A-Za-z0-9]{32,}$/;
+export const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;

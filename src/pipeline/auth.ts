@@ -1,0 +1,63 @@
+// Route stage: `Authorization: Bearer <key>` → the caller (account and mode), or the request ends here.
+import type { ApiRequest, Caller, Env } from "../env";
+import { KEY_PREFIX, type StoredKey } from "../lib/api-keys";
+import { sha256Hex } from "../lib/crypto";
+import { fail, UNAUTHENTICATED } from "./errors";
+import { limitAddress } from "./rate-limit";
+
+/** How long an isolate trusts what KV said about a key; a revoked key stops working after at most this long. */
+export const KEY_CACHE_MS = 60_000;
+
+/**
+ * Per-isolate caches, hash → KV answer. Known keys and unknown ones are kept apart and each is bounded on its own,
+ * oldest entry out first: a flood of guessed keys can never push out the keys merchants are using.
+ */
+class BoundedCache<T> {
+  private readonly entries = new Map<string, { value: T; expires: number }>();
+  constructor(private readonly max: number) {}
+
+  get(hash: string, now: number): T | undefined {
+    const hit = this.entries.get(hash);
+    if (!hit) return undefined;
+    if (hit.expires <= now) {
+      this.entries.delete(hash);
+      return undefined;
+    }
+    return hit.value;
+  }
+
+  set(hash: string, value: T, now: number): void {
+    this.entries.delete(hash);
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(hash, { value, expires: now + KEY_CACHE_MS });
+  }
+}
+
+const known = new BoundedCache<StoredKey>(10_000);
+const unknown = new BoundedCache<true>(1_000);
+
+const unauthenticated = () => fail(401, UNAUTHENTICATED, { headers: { "WWW-Authenticate": "Bearer" } });
+
+export async function authenticate(request: ApiRequest, env: Env): Promise<void> {
+  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("Authorization") ?? "");
+  const key = match?.[1];
+  const mode = key?.startsWith("live_") ? "live" : key?.startsWith("test_") ? "test" : null;
+  const hash = mode ? await sha256Hex(key!) : null;
+  const now = request.receivedAt;
+
+  let stored = hash ? known.get(hash, now) : undefined;
+  if (!stored) {
+    // Anything not answered by a known key costs its address a token before KV is asked: guessing is throttled.
+    await limitAddress(request, env);
+    if (!key) return unauthenticated();
+    if (!mode) fail(403, "Auth token must start with live_ or test_.");
+    if (unknown.get(hash!, now)) return unauthenticated();
+    // A KV failure throws here and becomes a 500: an outage never lets an unknown key in.
+    stored = (await env.API_KEYS.get<StoredKey>(KEY_PREFIX + hash, { type: "json", cacheTtl: 60 })) ?? undefined;
+    if (stored) known.set(hash!, stored, now);
+    else unknown.set(hash!, true, now);
+  }
+  if (!stored || stored.mode !== mode) return unauthenticated();
+  if (stored.revokedAt) fail(403, "This API key has been revoked.");
+  request.caller = { accountId: stored.accountId, testmode: mode === "test" } satisfies Caller;
+}

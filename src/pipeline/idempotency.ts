@@ -1,0 +1,52 @@
+// Idempotency-Key, in one place for every write route (POST, PATCH, DELETE): the header rule, the fingerprint, the
+// lookup and the replay. The record itself is written by the route's repository in the same batch as the change
+// (idempotency.repository.ts has the shared statements), so it exists exactly when the change committed.
+import type { Caller, Env, IdempotentWrite, RouteRequest } from "../env";
+import { sha256Hex } from "../lib/crypto";
+import { primary, type Database } from "./database";
+import { fail } from "./errors";
+import { findIdempotencyRecord } from "./idempotency.repository";
+
+/** How long an Idempotency-Key is remembered. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Records created before this are expired: ignored by lookups, replaced on reuse, deleted by the cron. */
+export const expiredBefore = (now: number) => now - IDEMPOTENCY_WINDOW_MS;
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,64}$/;
+
+/** `/v1/customers/` and `/v1/customers` are one resource, so one fingerprint. */
+const canonicalPath = (pathname: string) => pathname.replace(/\/+$/, "") || "/";
+
+/**
+ * Route stage, after the body is read: a key seen before answers here (the stored answer, or 409 if it was used for
+ * another request); a new key is handed to the handler as `request.idempotency`.
+ */
+export async function idempotency(request: RouteRequest): Promise<Response | undefined> {
+  const key = request.headers.get("Idempotency-Key");
+  if (key === null) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
+  const fingerprint = await sha256Hex(`${request.method} ${canonicalPath(request.pathname)}\n${JSON.stringify(request.input ?? null)}`);
+  request.idempotency = { key, fingerprint, createdAt: request.receivedAt };
+  return replay(request.db, request.caller, request.idempotency);
+}
+
+/** The stored answer for this key, a 409 if the key was used for another request, or undefined if it is new. */
+async function replay(db: Database, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
+  const stored = await findIdempotencyRecord(db, caller, write.key, expiredBefore(write.createdAt));
+  if (!stored) return undefined;
+  if (stored.fingerprint !== write.fingerprint) {
+    fail(409, "This Idempotency-Key was already used with a different request. Use a new key for a new request.");
+  }
+  const headers = new Headers(JSON.parse(stored.headers) as Record<string, string>);
+  headers.set("Idempotent-Replayed", "true");
+  if (stored.body) headers.set("Content-Type", "application/json; charset=utf-8");
+  return new Response(stored.body || null, { status: stored.status, headers });
+}
+
+/**
+ * After a write lost a unique-index race: if a concurrent request with the same key committed first, its answer
+ * (or a 409 if it was another request). Read from the primary, so a lagging replica can never hide the winner's record.
+ */
+export function replayWinner(env: Env, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
+  return replay(primary(env), caller, write);
+}
