@@ -11,6 +11,20 @@ export interface Env {
   AUTH_RATE_LIMITER?: RateLimit;
   /** The period of the limiters in seconds, sent as Retry-After. */
   RATE_LIMIT_PERIOD_SECONDS?: string;
+  /** Webhook deliveries (producer) and the events that ran out of attempts. */
+  WEBHOOK_QUEUE: Queue<DeliveryMessage>;
+  WEBHOOK_DEAD_LETTERS: Queue<DeliveryMessage>;
+  /** base64 of the 32-byte AES key that encrypts endpoint secrets at rest (a Worker secret). */
+  WEBHOOK_SECRET_KEY?: string;
+  /** Seconds to wait before each retry of a failed delivery, comma-separated; its length + 1 is the number of attempts. */
+  WEBHOOK_RETRY_DELAYS?: string;
+}
+
+/** A queue message: which event to deliver. The consumer reads everything else from D1. */
+export interface DeliveryMessage {
+  eventId: string;
+  accountId: string;
+  testmode: boolean;
 }
 
 /** The caller, as resolved from its API key. */

@@ -1,12 +1,13 @@
-import { json, Router } from "itty-router";
+import { json, Router, type RequestHandler } from "itty-router";
 import openApiDocument from "../openapi.json";
 import { createCustomer } from "./customers/create";
 import { deleteCustomerHandler } from "./customers/delete";
 import { listCustomersHandler } from "./customers/list";
 import { retrieveCustomer } from "./customers/retrieve";
 import { updateCustomerHandler } from "./customers/update";
-import type { ApiRequest, Env } from "./env";
+import type { ApiRequest, DeliveryMessage, Env, RouteRequest } from "./env";
 import { runCron } from "./jobs/cron";
+import { deliverBatch } from "./jobs/deliver";
 import { authenticate } from "./pipeline/auth";
 import { readBody } from "./pipeline/body";
 import { openSession } from "./pipeline/database";
@@ -14,11 +15,14 @@ import { fail, toErrorResponse } from "./pipeline/errors";
 import { idempotency } from "./pipeline/idempotency";
 import { limitCaller } from "./pipeline/rate-limit";
 import { finishResponse, startRequest } from "./pipeline/request";
+import { createEndpoint, deleteEndpointHandler, listEndpointsHandler, retrieveEndpoint, updateEndpointHandler } from "./webhooks/endpoint";
+import { listEventsHandler, retrieveEvent } from "./webhooks/event";
 
 // Every API route runs these stages in this order: who is calling, may they (before any D1 read), their D1 session.
-const api = [authenticate, limitCaller, openSession] as const;
+type Stage = RequestHandler<RouteRequest, [Env, ExecutionContext]>;
+const api: Stage[] = [authenticate, limitCaller, openSession];
 // Writes then read the JSON body and settle Idempotency-Key (a replay answers here).
-const write = [...api, readBody, idempotency] as const;
+const write: Stage[] = [...api, readBody, idempotency];
 
 const methodNotAllowed = (allow: string) => () => fail(405, "The method is not allowed for this path.", { headers: { Allow: allow } });
 
@@ -32,10 +36,21 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .get("/v1/customers/:id", ...api, retrieveCustomer)
   .patch("/v1/customers/:id", ...write, updateCustomerHandler)
   .delete("/v1/customers/:id", ...api, idempotency, deleteCustomerHandler)
+  .get("/v1/webhook-endpoints", ...api, listEndpointsHandler)
+  .post("/v1/webhook-endpoints", ...write, createEndpoint)
+  .get("/v1/webhook-endpoints/:id", ...api, retrieveEndpoint)
+  .patch("/v1/webhook-endpoints/:id", ...write, updateEndpointHandler)
+  .delete("/v1/webhook-endpoints/:id", ...api, idempotency, deleteEndpointHandler)
+  .get("/v1/webhook-events", ...api, listEventsHandler)
+  .get("/v1/webhook-events/:id", ...api, retrieveEvent)
   // Generated from the valibot schemas by `npm run openapi`; public, like any API description.
   .get("/v1/openapi.json", (request) => json({ ...openApiDocument, servers: [{ url: request.base }] }))
   .all("/v1/customers", methodNotAllowed("GET, HEAD, POST"))
   .all("/v1/customers/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
+  .all("/v1/webhook-endpoints", methodNotAllowed("GET, HEAD, POST"))
+  .all("/v1/webhook-endpoints/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
+  .all("/v1/webhook-events", methodNotAllowed("GET, HEAD"))
+  .all("/v1/webhook-events/:id", methodNotAllowed("GET, HEAD"))
   .all("/v1/openapi.json", methodNotAllowed("GET, HEAD"))
   .all("*", () => fail(404, "Not found."));
 
@@ -46,5 +61,7 @@ export default {
     const response = await router.fetch(new Request(request, { method: "GET" }) as unknown as ApiRequest, env, ctx);
     return new Response(null, response);
   },
+  // Background work: the Cron Triggers (clean-up, the delivery sweep) and the webhook delivery queue's consumer.
   scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller, env)),
+  queue: (batch, env) => deliverBatch(batch as MessageBatch<DeliveryMessage>, env),
 } satisfies ExportedHandler<Env>;

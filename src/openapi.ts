@@ -3,7 +3,8 @@
 import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { CreateCustomerBody } from "./customers/create";
-import { CustomerListSchema, CustomerSchema, LinkSchema } from "./customers/customer";
+import { CustomerListSchema, CustomerSchema } from "./customers/customer";
+import { LinkSchema } from "./lib/links";
 import { ListCustomersQuery } from "./customers/list";
 import { UpdateCustomerBody } from "./customers/update";
 import { CUSTOMER_ID } from "./lib/ids";

@@ -1,11 +1,12 @@
 import { json } from "itty-router";
 import * as v from "valibot";
 import type { Env, RouteRequest } from "../env";
-import { customerIdTime, newCustomerId } from "../lib/ids";
+import { idTime, isoSeconds, newCustomerId } from "../lib/ids";
 import { etagHeader } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
 import { failValidation } from "../pipeline/errors";
 import { replayWinner } from "../pipeline/idempotency";
+import { deliverLater, eventBody, newEvent } from "../webhooks/event";
 import { toCustomer, type CustomerRow } from "./customer";
 import { Email, Metadata, Name } from "./fields";
 import { insertCustomer, newEtag } from "./repository";
@@ -19,7 +20,7 @@ export const CreateCustomerBody = v.object(
 export const TAKEN = "The email has already been taken.";
 
 /** POST /v1/customers. Unknown fields are ignored, never stored. */
-export async function createCustomer(request: RouteRequest, env: Env): Promise<Response> {
+export async function createCustomer(request: RouteRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
   const parsed = v.safeParse(CreateCustomerBody, request.input!, { abortPipeEarly: true });
   if (!parsed.success) failValidation(parsed.issues);
 
@@ -31,11 +32,15 @@ export async function createCustomer(request: RouteRequest, env: Env): Promise<R
     email: parsed.output.email,
     name: parsed.output.name ?? null,
     metadata: JSON.stringify(metadata),
-    createdAt: new Date(customerIdTime(id)).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    createdAt: isoSeconds(idTime(id)),
     etag: newEtag(),
   };
+  const customer = toCustomer(row, request.base, metadata);
+  const event = newEvent("customer.created", id, request.receivedAt);
+  const { caller, base, idempotency } = request;
+  let deliver: boolean;
   try {
-    await insertCustomer(request.db, request.caller, row, request);
+    deliver = await insertCustomer(request.db, caller, row, eventBody(event, caller.testmode, customer, base), { base, idempotency, event });
   } catch (err) {
     const index = uniqueViolation(err);
     // A concurrent request with the same key committed first (it hits the email index or the key's): answer as it did.
@@ -46,6 +51,6 @@ export async function createCustomer(request: RouteRequest, env: Env): Promise<R
     if (index === "customers_scope_email") failValidation({ email: [TAKEN] });
     throw err;
   }
-  const customer = toCustomer(row, request.base, metadata);
+  if (deliver) deliverLater(env, ctx, caller, event.eventId);
   return json(customer, { status: 201, headers: { Location: customer.links.self.href, ETag: etagHeader(row.etag) } });
 }

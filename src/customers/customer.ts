@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CUSTOMER_ID } from "../lib/ids";
-import { link } from "../lib/links";
+import { link, LinkSchema } from "../lib/links";
 
 /** A customer row as the repository reads it. */
 export interface CustomerRow {
@@ -28,7 +28,6 @@ export function toCustomer(row: CustomerRow, base: string, metadata: Record<stri
 }
 
 // Response schemas: they describe what toCustomer() and the list produce, for the OpenAPI document and the tests.
-export const LinkSchema = v.object({ href: v.pipe(v.string(), v.url()), type: v.literal("application/json") });
 
 export const CustomerSchema = v.object({
   id: v.pipe(v.string(), v.regex(CUSTOMER_ID)),

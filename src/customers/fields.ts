@@ -1,18 +1,7 @@
 // The Customer's writable fields, validated alike on create and update. Lengths count characters (Unicode code
 // points), as Laravel's validator (Vatly's) does: an emoji is one character.
 import * as v from "valibot";
-
-/** A length check in characters, stated in the OpenAPI document as minLength/maxLength (JSON Schema counts code points too). */
-export function characters(min: number, max: number, message: string) {
-  const count = (s: string) => {
-    let n = 0;
-    for (const _ of s) n++;
-    return n;
-  };
-  return Object.assign(v.check<string, string>((s) => { const n = count(s); return n >= min && n <= max; }, message), {
-    jsonSchema: { minLength: min, maxLength: max },
-  });
-}
+import { characters } from "../lib/text";
 
 // ASCII addresses only: a dot-atom local part, and a domain of LDH labels whose top level is letters or Punycode.
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";

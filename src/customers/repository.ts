@@ -2,12 +2,15 @@
 // Built once per isolate with drizzle's query builder and bound per request (db/query.ts).
 import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { bind, build, p, scope } from "../db/query";
-import { customers, customerTombstones, idempotencyKeys } from "../db/schema";
+import { customers, customerTombstones, idempotencyKeys, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import { toHex } from "../lib/crypto";
+import type { PageQuery } from "../lib/pagination";
 import type { Database } from "../pipeline/database";
 import { expiredBefore } from "../pipeline/idempotency";
 import { clearExpiredKey } from "../pipeline/idempotency.repository";
+import type { NewEvent } from "../webhooks/event";
+import { eventColumns, eventDeliveryQuery, eventJson, insertEventQuery } from "../webhooks/repository";
 import type { CustomerRow } from "./customer";
 import { MAX_METADATA_KEYS } from "./fields";
 
@@ -126,6 +129,18 @@ const queries = {
     .set({ status: 404, body: JSON.stringify({ message: "Customer not found." }), headers: "{}" })
     .where(and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.resourceId, p("id")), sql`${idempotencyKeys.status} <> 204`))
     .toSQL(),
+  // Events of a write, in its batch: created (body from the Worker), updated (rendered here), deleted (after the tombstone).
+  insertUpdatedEvent: build.insert(webhookEvents).select(
+    build.select(eventColumns(eventJson(customerJson))).from(customers).where(and(isCustomer, eq(customers.etag, p("etag")))),
+  ).toSQL(),
+  insertDeletedEvent: build.insert(webhookEvents).select(
+    build.select(eventColumns(sql<string>`${p("body")}`)).from(customerTombstones)
+      .where(and(eq(customerTombstones.id, p("id")), eq(customerTombstones.deletedAt, p("deletedAt")))),
+  ).toSQL(),
+  // Erasure reaches stored events: none keeps the customer's object.
+  eraseEventObjects: build.update(webhookEvents).set({ body: sql`json_set(${webhookEvents.body}, '$.object', json('null'))` })
+    .where(and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")), eq(webhookEvents.entityId, p("id"))))
+    .toSQL(),
   recordDeleted: build.insert(idempotencyKeys).select(
     build.select({
       accountId: customerTombstones.accountId,
@@ -151,18 +166,12 @@ export async function findCustomer(db: Database, caller: Caller, id: string): Pr
   return row ? toRow(row) : undefined;
 }
 
-export interface PageQuery {
-  limit: number;
-  startingAfter?: string;
-  endingBefore?: string;
-  email?: string;
-}
 
 /**
  * One page, newest first, plus whether more rows lie beyond it in the direction of travel and whether the
  * cursor names a customer of the caller (or a deleted one). One D1 round trip: the cursor check and the page are one batch.
  */
-export async function listCustomers(db: Database, caller: Caller, q: PageQuery) {
+export async function listCustomers(db: Database, caller: Caller, q: PageQuery & { email?: string }) {
   const cursor = q.startingAfter ?? q.endingBefore;
   const values = { ...scope(caller), cursor, email: q.email, limit: q.limit + 1 };
   const direction: PageDirection = q.endingBefore ? "newerThan" : q.startingAfter ? "olderThan" : "newest";
@@ -183,26 +192,34 @@ export async function listCustomers(db: Database, caller: Caller, q: PageQuery) 
   return { rows, hasMore, cursorExists };
 }
 
-/** What a write statement needs beyond the change itself: the link base for stored answers, and the request's key. */
+/** What a write needs beyond the change itself: the link base for stored answers, the request's key, the event it records. */
 export interface WriteContext {
   base: string;
   idempotency?: IdempotentWrite;
+  event: NewEvent;
 }
+
+/** Whether the write's event committed with an endpoint to deliver to (the batch's last statement says). */
+const shouldDeliver = (results: D1Result[]) => (results.at(-1)!.results[0] as { delivery?: string } | undefined)?.delivery === "pending";
 
 const keyed = (ctx: WriteContext) =>
   ctx.idempotency && { key: ctx.idempotency.key, fingerprint: ctx.idempotency.fingerprint, createdAt: ctx.idempotency.createdAt };
 
-/** The customer, and its idempotency record if keyed, in one batch: a D1 transaction, all or nothing. */
-export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow, ctx: WriteContext): Promise<void> {
-  const values = { ...row, ...scope(caller), base: ctx.base };
+/**
+ * The customer, its customer.created event and (if keyed) its idempotency record, in one batch: a D1 transaction,
+ * all or nothing. True when the event is to be delivered.
+ */
+export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow, eventBody: string, ctx: WriteContext): Promise<boolean> {
+  const values = { ...row, ...scope(caller), ...ctx.event, base: ctx.base, body: eventBody };
   const record = keyed(ctx);
-  const insert = bind(db, queries.insertCustomer, values);
-  if (!record) return void (await insert.run());
-  await db.batch([
-    clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt)),
-    insert,
-    bind(db, queries.recordCreated, { ...values, ...record }),
+  const results = await db.batch([
+    ...(record ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt))] : []),
+    bind(db, queries.insertCustomer, values),
+    ...(record ? [bind(db, queries.recordCreated, { ...values, ...record })] : []),
+    bind(db, insertEventQuery, values),
+    bind(db, eventDeliveryQuery, values),
   ]);
+  return shouldDeliver(results);
 }
 
 export interface CustomerChanges {
@@ -212,7 +229,7 @@ export interface CustomerChanges {
   metadata?: Record<string, string | null> | null;
 }
 
-export type WriteOutcome<T> = { ok: T } | { failed: "not_found" | "precondition_failed" | "too_many_keys" };
+export type WriteOutcome<T> = { ok: T; deliver: boolean } | { failed: "not_found" | "precondition_failed" | "too_many_keys" };
 
 /**
  * Applies the changes atomically in one UPDATE (the metadata merge and its limit in SQL, the If-Match in the WHERE),
@@ -223,6 +240,7 @@ export async function updateCustomer(
 ): Promise<WriteOutcome<CustomerRow>> {
   const values = {
     ...scope(caller),
+    ...ctx.event,
     id,
     base: ctx.base,
     etag: newEtag(),
@@ -234,20 +252,17 @@ export async function updateCustomer(
     metadataMode: changes.metadata === undefined ? "keep" : changes.metadata === null ? "clear" : "merge",
     metadataPatch: changes.metadata ? JSON.stringify(changes.metadata) : null,
   };
-  const update = bind(db, queries.updateCustomer, values);
   const record = keyed(ctx);
-  let rows: StoredCustomer[];
-  if (record) {
-    const [, updated] = await db.batch<StoredCustomer>([
-      clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt)),
-      update,
-      bind(db, queries.recordUpdated, { ...values, ...record }),
-    ]);
-    rows = updated!.results;
-  } else {
-    rows = (await update.all<StoredCustomer>()).results;
-  }
-  if (rows[0]) return { ok: toRow(rows[0]) };
+  const clear = record ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt))] : [];
+  const results = await db.batch([
+    ...clear,
+    bind(db, queries.updateCustomer, values),
+    ...(record ? [bind(db, queries.recordUpdated, { ...values, ...record })] : []),
+    bind(db, queries.insertUpdatedEvent, values),
+    bind(db, eventDeliveryQuery, values),
+  ]);
+  const row = results[clear.length]!.results[0] as StoredCustomer | undefined;
+  if (row) return { ok: toRow(row), deliver: shouldDeliver(results) };
   return { failed: await whyUnchanged(db, values) };
 }
 
@@ -264,19 +279,24 @@ async function whyUnchanged(db: Database, values: Record<string, unknown>) {
  * it is rewritten as a 404, all in one batch with the delete's own idempotency record.
  */
 export async function deleteCustomer(
-  db: Database, caller: Caller, id: string, ifMatch: string[] | null, ctx: WriteContext & { now: number },
+  db: Database, caller: Caller, id: string, ifMatch: string[] | null, eventBody: string, ctx: WriteContext,
 ): Promise<WriteOutcome<true>> {
-  const values = { ...scope(caller), id, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.now, metadataMode: "keep", metadataPatch: null };
+  const values = {
+    ...scope(caller), ...ctx.event, id, body: eventBody, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.event.now, metadataMode: "keep", metadataPatch: null,
+  };
   const record = keyed(ctx);
   const results = await db.batch([
     bind(db, queries.insertTombstone, values),
     bind(db, queries.deleteCustomer, values),
     bind(db, queries.eraseStoredAnswers, values),
+    bind(db, queries.eraseEventObjects, values),
     ...(record
       ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt)), bind(db, queries.recordDeleted, { ...values, ...record })]
       : []),
+    bind(db, queries.insertDeletedEvent, values),
+    bind(db, eventDeliveryQuery, values),
   ]);
-  if (results[1]!.meta.changes === 1) return { ok: true };
+  if (results[1]!.meta.changes === 1) return { ok: true, deliver: shouldDeliver(results) };
   const current = await bind(db, queries.diagnose, values).first();
   return { failed: current ? "precondition_failed" : "not_found" };
 }

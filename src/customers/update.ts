@@ -4,9 +4,10 @@ import type { Env, RouteRequest } from "../env";
 import { CUSTOMER_ID } from "../lib/ids";
 import { etagHeader, ifMatch, preconditionFailed } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
-import { failValidation, fieldErrors } from "../pipeline/errors";
+import { failValidation, fieldErrors, refusedFields } from "../pipeline/errors";
 import { replayWinner } from "../pipeline/idempotency";
 import { TAKEN } from "./create";
+import { deliverLater, newEvent } from "../webhooks/event";
 import { toCustomer, type CustomerRow } from "./customer";
 import { Email, MAX_METADATA_KEYS, MetadataPatch, Name } from "./fields";
 import { findCustomer, updateCustomer, type CustomerChanges } from "./repository";
@@ -16,19 +17,13 @@ export const UpdateCustomerBody = v.object({ email: v.optional(Email), name: v.o
 const UPDATABLE = new Set(Object.keys(UpdateCustomerBody.entries));
 
 /** PATCH /v1/customers/:id: a partial update; metadata is merged key by key (JSON Merge Patch). */
-export async function updateCustomerHandler(request: RouteRequest, env: Env): Promise<Response> {
+export async function updateCustomerHandler(request: RouteRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
   const id = request.params.id!;
   if (!CUSTOMER_ID.test(id)) notFound();
   const input = request.input!;
-  // Read-only and unknown fields are named, never silently ignored.
-  const refused = Object.keys(input).filter((field) => !UPDATABLE.has(field));
+  const refused = refusedFields(input, UPDATABLE);
   const parsed = v.safeParse(UpdateCustomerBody, input, { abortPipeEarly: true });
-  if (refused.length > 0 || !parsed.success) {
-    failValidation({
-      ...(parsed.success ? {} : fieldErrors(parsed.issues)),
-      ...Object.fromEntries(refused.map((field) => [field.toWellFormed(), [`The ${field} field cannot be updated.`]])),
-    });
-  }
+  if (Object.keys(refused).length > 0 || !parsed.success) failValidation({ ...(parsed.success ? {} : fieldErrors(parsed.issues)), ...refused });
   const changes: CustomerChanges = parsed.output;
   const expected = ifMatch(request);
 
@@ -38,9 +33,11 @@ export async function updateCustomerHandler(request: RouteRequest, env: Env): Pr
     row = (await findCustomer(request.db, request.caller, id)) ?? notFound();
     if (expected && !expected.includes(row.etag)) preconditionFailed();
   } else {
+    const event = newEvent("customer.updated", id, request.receivedAt);
     let outcome;
     try {
-      outcome = await updateCustomer(request.db, request.caller, id, changes, expected, request);
+      const { base, idempotency } = request;
+      outcome = await updateCustomer(request.db, request.caller, id, changes, expected, { base, idempotency, event });
     } catch (err) {
       const index = uniqueViolation(err);
       if (index === "idempotency_keys" && request.idempotency) {
@@ -56,6 +53,7 @@ export async function updateCustomerHandler(request: RouteRequest, env: Env): Pr
       failValidation({ metadata: [`The metadata field must not have more than ${MAX_METADATA_KEYS} keys.`] });
     }
     row = outcome.ok;
+    if (outcome.deliver) deliverLater(env, ctx, request.caller, event.eventId);
   }
   return json(toCustomer(row, request.base), { headers: { ETag: etagHeader(row.etag) } });
 }

@@ -51,3 +51,61 @@ export const idempotencyKeys = sqliteTable(
     index("idempotency_keys_resource").on(t.accountId, t.testmode, t.resourceId),
   ],
 );
+
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    testmode: integer("testmode", { mode: "boolean" }).notNull(),
+    url: text("url").notNull(),
+    // AES-GCM ciphertexts (base64 of iv + ciphertext) under the WEBHOOK_SECRET_KEY Worker secret; never plain text.
+    secret: text("secret").notNull(),
+    // After a rotation the previous secret keeps signing (Standard Webhooks header) until previous_secret_until.
+    previousSecret: text("previous_secret"),
+    previousSecretUntil: integer("previous_secret_until"), // epoch ms
+    createdAt: text("created_at").notNull(),
+  },
+  // Vatly's rule: at most one endpoint per account and mode.
+  (t) => [uniqueIndex("webhook_endpoints_scope").on(t.accountId, t.testmode)],
+);
+
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    testmode: integer("testmode", { mode: "boolean" }).notNull(),
+    eventName: text("event_name").notNull(),
+    entityId: text("entity_id").notNull(),
+    body: text("body").notNull(), // the WebhookEvent JSON, exactly as delivered and retrieved
+    createdAt: integer("created_at").notNull(), // epoch ms
+    // pending: an endpoint should get it; delivered; failed (dead-lettered); none: no endpoint (any more).
+    delivery: text("delivery", { enum: ["pending", "delivered", "failed", "none"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    // When the next attempt is due (epoch ms); the sweep re-enqueues pending events overdue by minutes.
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+  },
+  (t) => [
+    index("webhook_events_scope_id").on(t.accountId, t.testmode, t.id),
+    index("webhook_events_scope_name_id").on(t.accountId, t.testmode, t.eventName, t.id),
+    index("webhook_events_entity").on(t.accountId, t.testmode, t.entityId),
+    index("webhook_events_created_at").on(t.createdAt),
+    index("webhook_events_due").on(t.delivery, t.nextAttemptAt),
+  ],
+);
+
+// One row per delivery attempt: when, and the answer (status) or the failure (error). Never the secret.
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    eventId: text("event_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    at: integer("at").notNull(), // epoch ms
+    url: text("url").notNull(),
+    status: integer("status"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.attempt] })],
+);

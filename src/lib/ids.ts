@@ -1,10 +1,12 @@
-// Customer ids: "cus_" + 8 base62 chars of creation time (ms) + 14 random base62 chars.
-// The alphabet is in ASCII order, so comparing ids as strings compares creation times.
+// Ids: a prefix ("cus_", "webhook_", "webhook_event_") + 8 base62 chars of creation time (ms) + 14 random base62
+// chars. The alphabet is in ASCII order, so comparing ids of one kind as strings compares creation times.
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const TIME_LENGTH = 8; // 62^8 ms reaches the year 8888
 const RANDOM_LENGTH = 14; // ~83 bits
 
 export const CUSTOMER_ID = /^cus_[0-9A-Za-z]{22}$/;
+export const ENDPOINT_ID = /^webhook_[0-9A-Za-z]{22}$/;
+export const EVENT_ID = /^webhook_event_[0-9A-Za-z]{22}$/;
 
 export function randomBase62(length: number): string {
   let out = "";
@@ -44,19 +46,24 @@ function increment(base62: string): string {
   return randomBase62(RANDOM_LENGTH); // unreachable in practice: 62^14 ids in one millisecond
 }
 
-export function newCustomerId(now: number): string {
+export function newId(prefix: string, now: number): string {
   if (now <= lastTime) {
     lastRandom = increment(lastRandom);
   } else {
     lastTime = now;
     lastRandom = randomBase62(RANDOM_LENGTH);
   }
-  return `cus_${encodeTime(lastTime)}${lastRandom}`;
+  return `${prefix}${encodeTime(lastTime)}${lastRandom}`;
 }
 
+export const newCustomerId = (now: number) => newId("cus_", now);
+
 /** The creation time encoded in an id, in ms. */
-export function customerIdTime(id: string): number {
+export function idTime(id: string): number {
   let ms = 0;
-  for (const ch of id.slice(4, 4 + TIME_LENGTH)) ms = ms * 62 + ALPHABET.indexOf(ch);
+  for (const ch of id.slice(-(TIME_LENGTH + RANDOM_LENGTH), -RANDOM_LENGTH)) ms = ms * 62 + ALPHABET.indexOf(ch);
   return ms;
 }
+
+/** ISO 8601 UTC to the second, as the contract writes times: `2024-01-15T10:30:00Z`. */
+export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

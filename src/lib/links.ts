@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import type { Env } from "../env";
 
 export interface Link {
@@ -11,3 +12,5 @@ export const link = (href: string): Link => ({ href, type: "application/json" })
 export function baseUrl(origin: string, env: Pick<Env, "PUBLIC_BASE_URL">): string {
   return env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : origin;
 }
+
+export const LinkSchema = v.object({ href: v.pipe(v.string(), v.url()), type: v.literal("application/json") });

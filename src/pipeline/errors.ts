@@ -21,6 +21,12 @@ export function failValidation(issues: Issues | Record<string, string[]>): never
   fail(422, "The given data was invalid.", { errors });
 }
 
+/** The 422 entries for fields a PATCH may not send: read-only and unknown ones are named, never silently ignored. */
+export const refusedFields = (input: Record<string, unknown>, updatable: Set<string>) =>
+  Object.fromEntries(
+    Object.keys(input).filter((field) => !updatable.has(field)).map((field) => [field.toWellFormed(), [`The ${field} field cannot be updated.`]]),
+  );
+
 /** The router's `catch` stage: a 4xx keeps its message, anything else is logged and answered with the generic 500. */
 export function toErrorResponse(err: unknown, request: { requestId?: string }): Response {
   if (err instanceof StatusError && err.status >= 400 && err.status < 500) {

@@ -1,0 +1,92 @@
+// The WebhookEvent object, its routes (retrieve, list), and handing a committed event to the delivery queue.
+import { json } from "itty-router";
+import * as v from "valibot";
+import type { Caller, Env, RouteRequest } from "../env";
+import { EVENT_ID, isoSeconds, newId } from "../lib/ids";
+import { link, LinkSchema } from "../lib/links";
+import { pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../lib/pagination";
+import { fail } from "../pipeline/errors";
+import { findEvent, listEvents } from "./repository";
+
+export const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** A new event's identity, fixed before the batch that writes it. */
+export interface NewEvent {
+  eventId: string;
+  eventName: EventName;
+  entityType: "customer" | "webhook";
+  entityId: string;
+  eventCreatedAt: string;
+  now: number;
+}
+
+export function newEvent(eventName: EventName, entityId: string, now: number): NewEvent {
+  return { eventId: newId("webhook_event_", now), eventName, entityType: eventName === "webhook.setup" ? "webhook" : "customer", entityId, eventCreatedAt: isoSeconds(now), now };
+}
+
+/** The WebhookEvent as the Worker renders it (the SQL rendering in repository.ts keeps the same keys, in this order). */
+export const eventBody = (e: NewEvent, testmode: boolean, object: object | null, base: string) =>
+  JSON.stringify({
+    id: e.eventId,
+    resource: "webhook_event",
+    eventName: e.eventName,
+    entityType: e.entityType,
+    entityId: e.entityId,
+    createdAt: e.eventCreatedAt,
+    testmode,
+    object,
+    links: { self: link(`${base}/v1/webhook-events/${e.eventId}`) },
+  });
+
+/** After commit: hand the event to the delivery queue without delaying the answer. A lost send is found by the sweep. */
+export function deliverLater(env: Env, ctx: ExecutionContext, caller: Caller, eventId: string): void {
+  ctx.waitUntil(
+    env.WEBHOOK_QUEUE.send({ eventId, accountId: caller.accountId, testmode: caller.testmode }).catch((err: unknown) => {
+      console.error(JSON.stringify({ level: "error", event: "webhook_enqueue_failed", eventId, error: String(err) }));
+    }),
+  );
+}
+
+export const ListEventsQuery = pageQuerySchema(EVENT_ID, "a webhook event id (webhook_event_...)", {
+  eventName: v.optional(v.pipe(single("eventName"), v.picklist(EVENT_NAMES, `The eventName parameter must be one of ${EVENT_NAMES.join(", ")}.`))),
+});
+
+const jsonText = (body: string) => new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });
+
+/** GET /v1/webhook-events/:id */
+export async function retrieveEvent(request: RouteRequest): Promise<Response> {
+  const id = request.params.id!;
+  const body = EVENT_ID.test(id) ? await findEvent(request.db, request.caller, id) : undefined;
+  if (!body) fail(404, "Webhook event not found.");
+  return jsonText(body);
+}
+
+/** GET /v1/webhook-events: newest first, with the customers list's envelope, cursors and limits. */
+export async function listEventsHandler(request: RouteRequest): Promise<Response> {
+  const query = parsePageQuery(ListEventsQuery, request.query);
+  const { rows, hasMore, cursorExists } = await listEvents(request.db, request.caller, query);
+  requireCursor(query, cursorExists, "webhook event");
+  const filters = query.eventName === undefined ? "" : `eventName=${encodeURIComponent(query.eventName)}`;
+  const links = pageLinks(`${request.base}/v1/webhook-events`, filters, query, rows.map((r) => r.id), hasMore);
+  // The stored bodies are the events as delivered; spliced in as they are.
+  return jsonText(`{"data":[${rows.map((r) => r.body).join(",")}],"count":${rows.length},"links":${JSON.stringify(links)}}`);
+}
+
+// Response schemas, for the OpenAPI document and the tests.
+export const WebhookEventSchema = v.object({
+  id: v.pipe(v.string(), v.regex(EVENT_ID)),
+  resource: v.literal("webhook_event"),
+  eventName: v.picklist(EVENT_NAMES),
+  entityType: v.picklist(["customer", "webhook"]),
+  entityId: v.string(),
+  createdAt: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" })),
+  testmode: v.boolean(),
+  object: v.nullable(v.record(v.string(), v.unknown())),
+  links: v.object({ self: LinkSchema }),
+});
+export const WebhookEventListSchema = v.object({
+  data: v.array(WebhookEventSchema),
+  count: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)),
+  links: v.object({ self: LinkSchema, next: v.nullable(LinkSchema), prev: v.nullable(LinkSchema) }),
+});

@@ -1,0 +1,18 @@
+// How a delivery is signed: Vatly's own header, and Standard Webhooks (https://www.standardwebhooks.com/).
+import { hmacSha256, toBase64, toHex } from "../lib/crypto";
+
+/**
+ * `Vatly-Signature`: lowercase hex HMAC-SHA256 of the exact body with the current secret (what the PHP client's
+ * WebhookSignatureValidator checks). `webhook-signature`: `v1,<base64 HMAC of "id.timestamp.body">` for each secret
+ * still valid (the previous one for 24 hours after a rotation), space-separated.
+ */
+export async function signatureHeaders(body: string, eventId: string, timestamp: number, secrets: [string, ...string[]]): Promise<Record<string, string>> {
+  const signed = `${eventId}.${timestamp}.${body}`;
+  const standard = await Promise.all(secrets.map(async (secret) => `v1,${toBase64(await hmacSha256(secret, signed))}`));
+  return {
+    "Vatly-Signature": toHex(await hmacSha256(secrets[0], body)),
+    "webhook-id": eventId,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": standard.join(" "),
+  };
+}
