@@ -7,10 +7,12 @@ import { CustomerListSchema, CustomerSchema } from "./customers/customer";
 import { LinkSchema } from "./lib/links";
 import { ListCustomersQuery } from "./customers/list";
 import { UpdateCustomerBody } from "./customers/update";
-import { CUSTOMER_ID } from "./lib/ids";
+import { CUSTOMER_ID, ENDPOINT_ID, EVENT_ID } from "./lib/ids";
 import { MAX_BODY_BYTES } from "./pipeline/body";
 import { BOOKMARK } from "./pipeline/database";
 import { ErrorSchema, ValidationErrorSchema } from "./pipeline/errors";
+import { CreateEndpointBody, ListEndpointsQuery, UpdateEndpointBody, WebhookEndpointListSchema, WebhookEndpointSchema } from "./webhooks/endpoint";
+import { ListEventsQuery, WebhookEventListSchema, WebhookEventSchema } from "./webhooks/event";
 
 type Schema = v.GenericSchema;
 
@@ -22,6 +24,12 @@ const definitions: Record<string, Schema> = {
   ValidationError: ValidationErrorSchema,
   CreateCustomerRequest: CreateCustomerBody,
   UpdateCustomerRequest: UpdateCustomerBody,
+  WebhookEndpoint: WebhookEndpointSchema,
+  WebhookEndpointList: WebhookEndpointListSchema,
+  CreateWebhookEndpointRequest: CreateEndpointBody,
+  UpdateWebhookEndpointRequest: UpdateEndpointBody,
+  WebhookEvent: WebhookEventSchema,
+  WebhookEventList: WebhookEventListSchema,
 };
 
 // Actions without a JSON Schema form (trimming, transforms, custom checks) are left out, unless a check states its
@@ -73,6 +81,7 @@ const writeErrors = {
   "415": error("The Content-Type is not JSON."),
 };
 const notFound = error("No customer with this id in the caller's account and mode (or it was deleted).");
+const endpointNotFound = error("No webhook endpoint with this id in the caller's account and mode.");
 const bodyOf = (schema: object, types = ["application/json"]) => ({
   required: false,
   content: Object.fromEntries(types.map((type) => [type, { schema }])),
@@ -84,8 +93,11 @@ function withHead(get: { operationId: string; summary: string; parameters?: obje
   return { get, head: { ...get, operationId: `${get.operationId}Head`, summary: `${get.summary} Headers only.`, responses } };
 }
 
+/** The query parameters of a list, from its valibot schema. */
+const queryParameters = (schema: Schema) =>
+  Object.entries((jsonSchema(schema) as { properties: Record<string, object> }).properties).map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
+
 export function buildOpenApiDocument() {
-  const query = jsonSchema(ListCustomersQuery) as { properties: Record<string, object> };
   const customerEtag = header("ETag");
 
   return {
@@ -104,10 +116,7 @@ export function buildOpenApiDocument() {
         ...withHead({
           operationId: "listCustomers",
           summary: "List customers, newest first, with ID cursors.",
-          parameters: [
-            ...Object.entries(query.properties).map(([name, schema]) => ({ name, in: "query", required: false, schema })),
-            param("Bookmark"),
-          ],
+          parameters: [...queryParameters(ListCustomersQuery), param("Bookmark")],
           responses: {
             "200": json(ref("CustomerList"), "A page of customers.", header("X-D1-Bookmark")),
             ...common,
@@ -175,6 +184,92 @@ export function buildOpenApiDocument() {
             "412": error("If-Match does not name the customer's current ETag; nothing changed."),
           },
         },
+      },
+      "/v1/webhook-endpoints": {
+        ...withHead({
+          operationId: "listWebhookEndpoints",
+          summary: "List the webhook endpoint of this account and mode (at most one).",
+          parameters: [...queryParameters(ListEndpointsQuery), param("Bookmark")],
+          responses: {
+            "200": json(ref("WebhookEndpointList"), "The endpoint, if any, in the list envelope.", header("X-D1-Bookmark")),
+            ...common,
+            "422": validation("A query parameter is malformed or names no endpoint of the caller."),
+          },
+        }),
+        post: {
+          operationId: "createWebhookEndpoint",
+          summary: "Register the webhook endpoint of this account and mode; it receives webhook.setup.",
+          parameters: [param("IdempotencyKey"), param("Bookmark")],
+          requestBody: { ...bodyOf(ref("CreateWebhookEndpointRequest")), required: true },
+          responses: {
+            "201": json(ref("WebhookEndpoint"), "The endpoint (the secret is never returned).", {
+              ...header("X-D1-Bookmark"),
+              Location: { description: "The endpoint's URL.", schema: { type: "string" } },
+            }),
+            ...common,
+            ...writeErrors,
+            "422": validation("A field is invalid (live mode requires https), or the account and mode already have an endpoint."),
+          },
+        },
+      },
+      "/v1/webhook-endpoints/{id}": {
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: ENDPOINT_ID.source } }],
+        ...withHead({
+          operationId: "getWebhookEndpoint",
+          summary: "Retrieve the webhook endpoint.",
+          parameters: [param("Bookmark")],
+          responses: { "200": json(ref("WebhookEndpoint"), "The endpoint.", header("X-D1-Bookmark")), ...common, "404": endpointNotFound },
+        }),
+        patch: {
+          operationId: "updateWebhookEndpoint",
+          summary: "Change the url (sends webhook.setup) and/or rotate the secret (the old one signs for 24 more hours).",
+          parameters: [param("IdempotencyKey"), param("Bookmark")],
+          requestBody: bodyOf(ref("UpdateWebhookEndpointRequest"), ["application/json", "application/merge-patch+json"]),
+          responses: {
+            "200": json(ref("WebhookEndpoint"), "The updated endpoint.", header("X-D1-Bookmark")),
+            ...common,
+            ...writeErrors,
+            "404": endpointNotFound,
+            "422": validation("A field is invalid or cannot be updated."),
+          },
+        },
+        delete: {
+          operationId: "deleteWebhookEndpoint",
+          summary: "Delete the endpoint: nothing more is sent to it, retries included.",
+          parameters: [param("IdempotencyKey"), param("Bookmark")],
+          responses: {
+            "204": empty("Deleted (or the replay of the delete).", header("X-D1-Bookmark")),
+            ...common,
+            "400": writeErrors["400"],
+            "404": endpointNotFound,
+            "409": writeErrors["409"],
+          },
+        },
+      },
+      "/v1/webhook-events": {
+        ...withHead({
+          operationId: "listWebhookEvents",
+          summary: "List events of the last 30 days, newest first, optionally of one eventName.",
+          parameters: [...queryParameters(ListEventsQuery), param("Bookmark")],
+          responses: {
+            "200": json(ref("WebhookEventList"), "A page of events.", header("X-D1-Bookmark")),
+            ...common,
+            "422": validation("A query parameter is malformed, out of range, or names no event of the caller."),
+          },
+        }),
+      },
+      "/v1/webhook-events/{id}": {
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: EVENT_ID.source } }],
+        ...withHead({
+          operationId: "getWebhookEvent",
+          summary: "Retrieve an event: the body of its deliveries.",
+          parameters: [param("Bookmark")],
+          responses: {
+            "200": json(ref("WebhookEvent"), "The event.", header("X-D1-Bookmark")),
+            ...common,
+            "404": error("No event with this id in the caller's account and mode (or older than 30 days)."),
+          },
+        }),
       },
       "/v1/openapi.json": {
         ...withHead({

@@ -9,6 +9,10 @@ const validators = new Map<string, Validator>();
 function template(pathname: string): string | undefined {
   if (/^\/v1\/customers\/?$/.test(pathname)) return "/v1/customers";
   if (/^\/v1\/customers\/[^/]+\/?$/.test(pathname)) return "/v1/customers/{id}";
+  for (const collection of ["/v1/webhook-endpoints", "/v1/webhook-events"]) {
+    if (new RegExp(`^${collection}/?$`).test(pathname)) return collection;
+    if (new RegExp(`^${collection}/[^/]+/?$`).test(pathname)) return `${collection}/{id}`;
+  }
   if (pathname === "/v1/openapi.json") return pathname;
   return undefined;
 }

@@ -108,9 +108,8 @@ const queries = {
     .where(and(isCustomer, etagMatches, sql`(SELECT count(*) FROM json_each(${mergedMetadata})) <= ${MAX_METADATA_KEYS}`))
     .returning(columns)
     .toSQL(),
-  // Why an update or delete changed nothing: the customer's current ETag and the key count the merge would give.
-  diagnose: build.select({ etag: customers.etag, mergedKeys: sql<number>`(SELECT count(*) FROM json_each(${mergedMetadata}))` })
-    .from(customers).where(isCustomer).toSQL(),
+  // Why an update or delete changed nothing: whether the customer exists, and its current ETag.
+  diagnose: build.select({ etag: customers.etag }).from(customers).where(isCustomer).toSQL(),
   // Erasure: the tombstone keeps id, account, mode and times; the row with email, name and metadata is deleted.
   insertTombstone: build.insert(customerTombstones).select(
     build.select({
@@ -267,7 +266,7 @@ export async function updateCustomer(
 }
 
 async function whyUnchanged(db: Database, values: Record<string, unknown>) {
-  const current = await bind(db, queries.diagnose, values).first<{ etag: string; mergedKeys: number }>();
+  const current = await bind(db, queries.diagnose, values).first<{ etag: string }>();
   if (!current) return "not_found";
   const ifMatch = values.ifMatch as string | null;
   if (ifMatch !== null && !(JSON.parse(ifMatch) as string[]).includes(current.etag)) return "precondition_failed";
@@ -282,7 +281,7 @@ export async function deleteCustomer(
   db: Database, caller: Caller, id: string, ifMatch: string[] | null, eventBody: string, ctx: WriteContext,
 ): Promise<WriteOutcome<true>> {
   const values = {
-    ...scope(caller), ...ctx.event, id, body: eventBody, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.event.now, metadataMode: "keep", metadataPatch: null,
+    ...scope(caller), ...ctx.event, id, body: eventBody, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.event.now,
   };
   const record = keyed(ctx);
   const results = await db.batch([

@@ -89,7 +89,8 @@ export async function createEndpoint(request: RouteRequest, env: Env, ctx: Execu
       const winner = await replayWinner(env, caller, idempotency);
       if (winner) return winner;
     }
-    if (index === "webhook_endpoints_scope") {
+    // The unique index on (account, mode) reports its columns' table.
+    if (index === "webhook_endpoints") {
       failValidation({ url: ["A webhook endpoint already exists for this account and mode. Update or delete it instead."] });
     }
     throw err;

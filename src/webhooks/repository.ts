@@ -109,7 +109,7 @@ const queries = {
     .set({ attempts: sql`${p("attempt")}`, delivery: sql`${p("delivery")}`, nextAttemptAt: sql`${p("nextAttemptAt")}` })
     .where(and(eq(webhookEvents.id, p("eventId")), eq(webhookEvents.delivery, "pending"))).toSQL(),
   noEndpoint: build.update(webhookEvents).set({ delivery: "none" }).where(and(eq(webhookEvents.id, p("eventId")), eq(webhookEvents.delivery, "pending"))).toSQL(),
-  overdue: build.select({ eventId: webhookEvents.id, accountId: webhookEvents.accountId, testmode: webhookEvents.testmode })
+  overdue: build.select({ id: webhookEvents.id, accountId: webhookEvents.accountId, testmode: webhookEvents.testmode })
     .from(webhookEvents).where(and(eq(webhookEvents.delivery, "pending"), lt(webhookEvents.nextAttemptAt, p("cutoff"))))
     .orderBy(asc(webhookEvents.nextAttemptAt)).limit(p("limit")).toSQL(),
   markEnqueued: build.update(webhookEvents).set({ nextAttemptAt: sql`${p("now")}` })
@@ -128,11 +128,20 @@ export interface EndpointRow {
   createdAt: string;
 }
 
-export const findEndpoint = (db: Database, caller: Caller, id: string) =>
-  bind(db, queries.findEndpoint, { ...scope(caller), id }).first<EndpointRow>();
+type StoredEndpoint = {
+  id: string; testmode: number; url: string; secret: string; previous_secret: string | null; previous_secret_until: number | null; created_at: string;
+};
+const toEndpointRow = (r: StoredEndpoint): EndpointRow => ({
+  id: r.id, testmode: r.testmode, url: r.url, secret: r.secret, previousSecret: r.previous_secret, previousSecretUntil: r.previous_secret_until, createdAt: r.created_at,
+});
+
+export async function findEndpoint(db: Database, caller: Caller, id: string): Promise<EndpointRow | undefined> {
+  const row = await bind(db, queries.findEndpoint, { ...scope(caller), id }).first<StoredEndpoint>();
+  return row ? toEndpointRow(row) : undefined;
+}
 
 export const listEndpoints = async (db: Database, caller: Caller) =>
-  (await bind(db, queries.listEndpoints, scope(caller)).all<EndpointRow>()).results;
+  (await bind(db, queries.listEndpoints, scope(caller)).all<StoredEndpoint>()).results.map(toEndpointRow);
 
 /** What an endpoint write stores besides the endpoint: its idempotent answer and its webhook.setup event. */
 export interface EndpointWriteExtras {
@@ -205,7 +214,7 @@ export async function loadDelivery(db: Database, eventId: string, caller: Caller
   const [event, endpoint] = await db.batch([bind(db, queries.deliveryEvent, values), bind(db, queries.deliveryEndpoint, values)]);
   return {
     event: event!.results[0] as { body: string; delivery: string; attempts: number } | undefined,
-    endpoint: endpoint!.results[0] as EndpointRow | undefined,
+    endpoint: endpoint!.results[0] ? toEndpointRow(endpoint!.results[0] as StoredEndpoint) : undefined,
   };
 }
 
@@ -230,9 +239,9 @@ export const markNoEndpoint = (db: Database, eventId: string) => bind(db, querie
 
 /** Pending events whose attempt is overdue by more than the sweep's grace: their queue message was lost. */
 export async function claimOverdueEvents(db: Database, cutoff: number, now: number, limit: number) {
-  const due = (await bind(db, queries.overdue, { cutoff, limit }).all<{ eventId: string; accountId: string; testmode: number }>()).results;
-  if (due.length) await db.batch(due.map((e) => bind(db, queries.markEnqueued, { eventId: e.eventId, now })));
-  return due.map((e) => ({ eventId: e.eventId, accountId: e.accountId, testmode: e.testmode === 1 }));
+  const due = (await bind(db, queries.overdue, { cutoff, limit }).all<{ id: string; account_id: string; testmode: number }>()).results;
+  if (due.length) await db.batch(due.map((e) => bind(db, queries.markEnqueued, { eventId: e.id, now })));
+  return due.map((e) => ({ eventId: e.id, accountId: e.account_id, testmode: e.testmode === 1 }));
 }
 
 export async function deleteEventsBefore(db: Database, cutoff: number): Promise<number> {
