@@ -2,5 +2,5 @@
 import { writeFileSync } from "node:fs";
 import { buildOpenApiDocument } from "../src/openapi";
 
-writeFileSync(new URL("../openapi.json", import.meta.url), `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`);
+writeFileSync("openapi.json", `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`);
 console.log("wrote openapi.json");

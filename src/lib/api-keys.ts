@@ -12,7 +12,7 @@ export interface StoredKey {
 }
 
 export const KEY_PREFIX = "apikey:";
-/** Index of an account's keys: `account:<id>:<hash>` → "" (lets `key:list` find them without a scan of all keys). */
+/** Index of an account's keys: `account:<id>:<hash>` → "1" (lets `key:list` find them without a scan of all keys). */
 export const accountIndexKey = (accountId: string, hash: string) => `account:${accountId}:${hash}`;
 export const API_KEY = /^(live|test)_[A-Za-z0-9]{32,}$/;
 export const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;

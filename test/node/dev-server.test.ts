@@ -1,21 +1,30 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const PORT = String(18000 + Math.floor(Math.random() * 1000));
 const BASE = `http://127.0.0.1:${PORT}`;
+// Its own local state: the tests never write into what `npm run dev` serves (.wrangler/state).
+const STATE = mkdtempSync(join(tmpdir(), "vatly-e2e-"));
+const TSX = "node_modules/.bin/tsx";
 let dev: ChildProcess;
 let output = "";
 
 function cli(...args: string[]): string {
-  const result = spawnSync("node", ["scripts/keys.mjs", ...args], { encoding: "utf8" });
+  const result = spawnSync(TSX, ["scripts/keys.ts", ...args, "--persist-to", STATE], { encoding: "utf8" });
   expect(result.status, result.stderr).toBe(0);
   return result.stdout.trim().split("\n").at(-1)!;
 }
 
 beforeAll(async () => {
-  // Its own process group, so the whole tree (wrangler, workerd) can be stopped at the end.
-  dev = spawn("node", ["scripts/dev.mjs", "--inspector-port", "0"], { env: { ...process.env, PORT }, detached: true });
+  // Its own process group, so the whole tree (wrangler, workerd) can be stopped at the end. Retries of failed
+  // webhook deliveries are shortened through configuration (the same variable a deployment sets).
+  const args = ["scripts/dev.ts", "--persist-to", STATE, "--inspector-port", "0", "--var", "WEBHOOK_RETRY_DELAYS:1,1,1,1"];
+  dev = spawn(TSX, args, { env: { ...process.env, PORT }, detached: true });
   dev.stdout!.on("data", (chunk) => (output += chunk));
   dev.stderr!.on("data", (chunk) => (output += chunk));
   const deadline = Date.now() + 90_000;
@@ -27,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (dev?.pid) process.kill(-dev.pid, "SIGTERM");
+  rmSync(STATE, { recursive: true, force: true });
 });
 
 describe("npm run dev, over HTTP", () => {
@@ -69,9 +79,76 @@ describe("npm run dev, over HTTP", () => {
   });
 });
 
+/** A receiver on 127.0.0.1 that answers with `statuses` in turn (then 200) and keeps what it got. */
+async function receiver(statuses: number[] = []) {
+  const got: { body: string; headers: Record<string, string | string[] | undefined>; status: number }[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const status = statuses[got.length] ?? 200;
+      got.push({ body, headers: request.headers, status });
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/hooks`, got, close: () => server.close() };
+}
+
+async function until<T>(what: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = what();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("webhooks through npm run dev (Queues simulated by wrangler)", () => {
+  it("delivers webhook.setup and the customer events with valid signatures", async () => {
+    const key = cli("create", "--account", `acct_hooks${PORT}`, "--mode", "test");
+    const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
+    const hooks = await receiver();
+    const secret = "e2e-signing-secret-123";
+    try {
+      expect((await fetch(`${BASE}/v1/webhook-endpoints`, { method: "POST", headers: auth, body: JSON.stringify({ url: hooks.url, secret }) })).status).toBe(201);
+      const customer = (await (await fetch(`${BASE}/v1/customers`, { method: "POST", headers: auth, body: JSON.stringify({ email: "hooked@example.com" }) })).json()) as { id: string };
+      expect((await fetch(`${BASE}/v1/customers/${customer.id}`, { method: "PATCH", headers: auth, body: JSON.stringify({ name: "Hooked" }) })).status).toBe(200);
+      expect((await fetch(`${BASE}/v1/customers/${customer.id}`, { method: "DELETE", headers: auth })).status).toBe(204);
+      const names = ["webhook.setup", "customer.created", "customer.updated", "customer.deleted"];
+      await until(() => (names.every((n) => hooks.got.some((g) => JSON.parse(g.body).eventName === n)) ? true : undefined));
+      for (const delivery of hooks.got) {
+        const expected = createHmac("sha256", secret).update(delivery.body).digest("hex");
+        expect(delivery.headers["vatly-signature"]).toBe(expected);
+        expect(delivery.headers["webhook-id"]).toBe(JSON.parse(delivery.body).id);
+      }
+      const updated = hooks.got.map((g) => JSON.parse(g.body)).find((e) => e.eventName === "customer.updated");
+      expect(updated).toMatchObject({ entityId: customer.id, entityType: "customer" });
+    } finally {
+      hooks.close();
+    }
+  });
+
+  it("keeps trying a receiver that answers 500 twice, until it answers 200", async () => {
+    const key = cli("create", "--account", `acct_flaky${PORT}`, "--mode", "test");
+    const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
+    const hooks = await receiver([500, 500]);
+    try {
+      expect((await fetch(`${BASE}/v1/webhook-endpoints`, { method: "POST", headers: auth, body: JSON.stringify({ url: hooks.url, secret: "flaky-secret-0123" }) })).status).toBe(201);
+      const setup = await until(() => (hooks.got.filter((g) => g.status === 200).length ? hooks.got : undefined), 30_000);
+      expect(setup.map((g) => g.status)).toEqual([500, 500, 200]);
+      expect(new Set(setup.map((g) => g.headers["webhook-id"])).size).toBe(1);
+    } finally {
+      hooks.close();
+    }
+  });
+});
+
 describe("README", () => {
   // Every shell block of the README that calls the local API, run as printed (only the port differs).
-  const blocks = [...readFileSync(new URL("../../README.md", import.meta.url), "utf8").matchAll(/```sh\n([\s\S]*?)```/g)]
+  const blocks = [...readFileSync("README.md", "utf8").matchAll(/```sh\n([\s\S]*?)```/g)]
     .map((m) => m[1]!)
     .filter((block) => block.includes("curl") && block.includes("127.0.0.1:8787") && !block.includes("npx "));
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 describe("openapi.json", () => {
   it("is a valid OpenAPI 3.1 document for a standard validator", async () => {
-    const document = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8"));
+    const document = JSON.parse(readFileSync("openapi.json", "utf8"));
     const validator = new Validator();
     const result = await validator.validate(document);
     expect(result.errors ?? []).toEqual([]);

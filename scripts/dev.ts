@@ -1,0 +1,43 @@
+// `npm run dev`: a local Worker with everything it needs: the Worker secret for webhook signing secrets (.dev.vars,
+// created once), local D1 migrations, a fresh local test key, then `wrangler dev` on 127.0.0.1:$PORT (default 8787).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createKey } from "./keys";
+import { cli, targetArgs, wrangler } from "./wrangler";
+
+const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...] [--inspector-port <port>]
+
+Serves the API on http://127.0.0.1:$PORT (default 8787) with local D1, KV and Queues under .wrangler/state
+(or --persist-to), and prints a working local test key. DEV_ACCOUNT names the account (default acct_local).`;
+
+const { values } = cli(USAGE, { "persist-to": { type: "string" }, var: { type: "string", multiple: true }, "inspector-port": { type: "string" } });
+const port = process.env.PORT ?? "8787";
+const accountId = process.env.DEV_ACCOUNT ?? "acct_local";
+const target = { remote: false, persistTo: values["persist-to"] };
+
+// The AES key that encrypts endpoint secrets at rest is a Worker secret; locally it lives in the git-ignored .dev.vars.
+const devVars = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "";
+if (!/^WEBHOOK_SECRET_KEY=/m.test(devVars)) {
+  writeFileSync(".dev.vars", `${devVars}${devVars && !devVars.endsWith("\n") ? "\n" : ""}WEBHOOK_SECRET_KEY=${randomBytes(32).toString("base64")}\n`);
+  console.log("Wrote a local WEBHOOK_SECRET_KEY to .dev.vars (git-ignored).");
+}
+
+wrangler(["d1", "migrations", "apply", "DB", ...targetArgs(target)]);
+console.log("Local D1 migrations applied.");
+
+// Keys are stored hashed, so an old key cannot be shown again: each start mints a new local test key.
+const key = createKey({ accountId, mode: "test", ...target });
+console.log(`
+Local test key for account ${accountId} (local KV only):
+
+  export VATLY_API_KEY=${key}
+  curl -H "Authorization: Bearer $VATLY_API_KEY" http://127.0.0.1:${port}/v1/customers
+`);
+
+const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : [])];
+for (const v of values.var ?? []) args.push("--var", v);
+if (values["inspector-port"]) args.push("--inspector-port", values["inspector-port"]);
+const dev = spawn("wrangler", args, { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -1,0 +1,81 @@
+// API keys. KV holds only the SHA-256 of a key (src/lib/api-keys.ts); the key itself is printed once, as the last line.
+import { createHash, randomInt } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
+import { cli, targetArgs, wrangler, type Target } from "./wrangler";
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+export const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
+const kv = (args: string[], target: Target) => wrangler(["kv", "key", ...args, "--binding", "API_KEYS", ...targetArgs(target)]);
+
+export function createKey({ accountId, mode, ...target }: { accountId: string; mode: Mode } & Target): string {
+  if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+  if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
+  const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
+  const hash = hashKey(key);
+  const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4) };
+  kv(["put", KEY_PREFIX + hash, JSON.stringify(stored)], target);
+  kv(["put", accountIndexKey(accountId, hash), "1"], target);
+  return key;
+}
+
+function readStored(name: string, target: Target): StoredKey | null {
+  try {
+    return JSON.parse(kv(["get", name, "--text"], target).trim()) as StoredKey;
+  } catch {
+    return null;
+  }
+}
+
+export function revokeKey(key: string, target: Target): StoredKey {
+  if (!API_KEY.test(key)) throw new Error("The key must look like live_... or test_... (as key:create printed it).");
+  const stored = readStored(KEY_PREFIX + hashKey(key), target);
+  if (!stored) throw new Error("No such key.");
+  const revoked = { ...stored, revokedAt: new Date().toISOString() };
+  kv(["put", KEY_PREFIX + hashKey(key), JSON.stringify(revoked)], target);
+  return revoked;
+}
+
+export function listKeys(accountId: string, target: Target): StoredKey[] {
+  if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+  const index = JSON.parse(wrangler(["kv", "key", "list", "--prefix", accountIndexKey(accountId, ""), "--binding", "API_KEYS", ...targetArgs(target)])) as { name: string }[];
+  return index
+    .map(({ name }) => readStored(KEY_PREFIX + name.slice(accountIndexKey(accountId, "").length), target))
+    .filter((s): s is StoredKey => s !== null)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+const USAGE = `Usage:
+  npm run key:create -- --account <id> --mode test|live [--remote] [--persist-to <dir>]
+  npm run key:revoke -- <key> [--remote] [--persist-to <dir>]
+  npm run key:list -- --account <id> [--remote] [--persist-to <dir>]
+
+Local KV (what \`npm run dev\` serves) unless --remote. The key is stored hashed; key:create prints it once, as its last line.`;
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [command, ...rest] = process.argv.slice(2);
+  const { values, positionals } = cli(USAGE, {
+    account: { type: "string" }, mode: { type: "string" }, remote: { type: "boolean" }, "persist-to": { type: "string" },
+  }, rest, command === "revoke");
+  const target: Target = { remote: values.remote ?? false, persistTo: values["persist-to"] };
+  try {
+    if (command === "create") {
+      const key = createKey({ accountId: values.account ?? "", mode: values.mode as Mode, ...target });
+      console.log(`Created a ${values.mode} key for account ${values.account} (${target.remote ? "remote" : "local"} KV). It is shown only once:`);
+      console.log(key);
+    } else if (command === "revoke") {
+      if (positionals.length !== 1) throw new Error(USAGE);
+      const stored = revokeKey(positionals[0]!, target);
+      console.log(`Revoked the ${stored.mode} key of account ${stored.accountId} at ${stored.revokedAt}.`);
+    } else if (command === "list") {
+      const keys = listKeys(values.account ?? "", target);
+      if (keys.length === 0) console.log(`No keys for account ${values.account} (keys created before key:list existed are not indexed).`);
+      for (const k of keys) console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}`);
+    } else {
+      throw new Error(USAGE);
+    }
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}

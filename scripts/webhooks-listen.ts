@@ -1,0 +1,63 @@
+// `npm run webhooks:listen`: what `stripe listen` is to Stripe. Starts a receiver on 127.0.0.1, registers it as the
+// test-mode webhook endpoint of the local account (replacing any previous one) with a fresh secret, checks the
+// signature of every delivery and prints one line per event. Needs `npm run dev` running.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer } from "node:http";
+import { createKey } from "./keys";
+import { cli } from "./wrangler";
+
+const USAGE = `Usage: npm run webhooks:listen [-- --port <receiver port>] [--api <url>] [--account <id>] [--persist-to <dir>]
+
+Receives on http://127.0.0.1:<port>/webhooks (default 4242) the events of the local account (default acct_local,
+as npm run dev), from the API at --api (default http://127.0.0.1:8787). Stop with Ctrl-C.`;
+
+const { values } = cli(USAGE, { port: { type: "string" }, api: { type: "string" }, account: { type: "string" }, "persist-to": { type: "string" } });
+const port = Number(values.port ?? 4242);
+const api = (values.api ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
+const secret = `whsec_local_${randomBytes(24).toString("hex")}`;
+
+function verified(body: string, signature: string | undefined): boolean {
+  const expected = Buffer.from(createHmac("sha256", secret).update(body).digest("hex"));
+  return signature !== undefined && signature.length === expected.length && timingSafeEqual(Buffer.from(signature), expected);
+}
+
+const server = createServer((request, response) => {
+  let body = "";
+  request.setEncoding("utf8");
+  request.on("data", (chunk: string) => (body += chunk));
+  request.on("end", () => {
+    const ok = verified(body, request.headers["vatly-signature"] as string | undefined);
+    let line = `${new Date().toISOString()}  (not an event: ${body.slice(0, 60)})`;
+    try {
+      const event = JSON.parse(body) as { id: string; eventName: string; entityType: string; entityId: string };
+      line = `${new Date().toISOString()}  ${event.eventName.padEnd(17)} ${event.id}  ${event.entityType} ${event.entityId}`;
+    } catch {}
+    console.log(`${line}  signature ${ok ? "ok" : "INVALID"}`);
+    response.writeHead(ok ? 200 : 400).end();
+  });
+});
+
+async function call(method: string, path: string, key: string, body?: object) {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body && JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? null : ((await response.json()) as { data?: { id: string }[]; id?: string });
+}
+
+server.listen(port, "127.0.0.1", async () => {
+  try {
+    const key = createKey({ accountId: values.account ?? process.env.DEV_ACCOUNT ?? "acct_local", mode: "test", remote: false, persistTo: values["persist-to"] });
+    const existing = await call("GET", "/v1/webhook-endpoints", key);
+    for (const endpoint of existing?.data ?? []) await call("DELETE", `/v1/webhook-endpoints/${endpoint.id}`, key);
+    const url = `http://127.0.0.1:${port}/webhooks`;
+    await call("POST", "/v1/webhook-endpoints", key, { url, secret });
+    console.log(`Listening on ${url}: the test-mode endpoint of the local account, signing secret ${secret}\nReady: events will appear below (Ctrl-C to stop).`);
+  } catch (err) {
+    console.error(`Could not register with ${api} (is \`npm run dev\` running?): ${(err as Error).message}`);
+    process.exit(1);
+  }
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.close(() => process.exit(0)));

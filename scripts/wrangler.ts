@@ -1,0 +1,40 @@
+// Running wrangler from the scripts: local state (optionally in another directory) or the deployed resources.
+import { spawnSync } from "node:child_process";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+export interface Target {
+  remote: boolean;
+  /** Local state directory (wrangler's --persist-to); default .wrangler/state, the one `npm run dev` serves. */
+  persistTo?: string;
+}
+
+export const targetArgs = ({ remote, persistTo }: Target) => (remote ? ["--remote"] : ["--local", ...(persistTo ? ["--persist-to", persistTo] : [])]);
+
+export function wrangler(args: string[]): string {
+  const result = spawnSync("wrangler", args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+  });
+  if (result.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr || result.stdout}`);
+  return result.stdout;
+}
+
+/**
+ * Strict flags for every script: `--help` prints the usage and exits; an unknown flag or a missing value is an
+ * error that changes nothing.
+ */
+export function cli<T extends NonNullable<ParseArgsConfig["options"]>>(usage: string, options: T, argv = process.argv.slice(2), allowPositionals = false) {
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return parsed as { values: { [K in keyof T]?: T[K] extends { type: "boolean" } ? boolean : T[K] extends { multiple: true } ? string[] : string }; positionals: string[] };
+}
