@@ -152,12 +152,15 @@ describe("README", () => {
     .map((m) => m[1]!)
     .filter((block) => block.includes("curl") && block.includes("127.0.0.1:8787") && !block.includes("npx "));
 
-  it("has curl examples of all three endpoints and of errors", () => {
+  it("has curl examples of every customer route, of webhooks and of errors", () => {
     const all = blocks.join("\n");
     expect(all).toMatch(/curl -G http:\/\/127\.0\.0\.1:8787\/v1\/customers /);
     expect(all).toMatch(/curl http:\/\/127\.0\.0\.1:8787\/v1\/customers \\/);
-    expect(all).toMatch(/\/v1\/customers\/\$CUSTOMER_ID/);
-    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    expect(all).toMatch(/curl http:\/\/127\.0\.0\.1:8787\/v1\/customers\/\$CUSTOMER_ID/);
+    expect(all).toMatch(/curl -X PATCH http:\/\/127\.0\.0\.1:8787\/v1\/customers\/\$CUSTOMER_ID/);
+    expect(all).toMatch(/curl -i -X DELETE http:\/\/127\.0\.0\.1:8787\/v1\/customers\/\$CUSTOMER_ID/);
+    expect(all).toMatch(/\/v1\/webhook-endpoints/);
+    expect(blocks.length).toBeGreaterThanOrEqual(7);
   });
 
   it("every curl example works against npm run dev", () => {
@@ -167,9 +170,12 @@ describe("README", () => {
       const out = execFileSync("bash", ["-euo", "pipefail", "-c", script], { encoding: "utf8", env: { ...process.env, VATLY_API_KEY: key } });
       expect(out, script).not.toMatch(/HTTP\/1\.1 5\d\d|An unexpected error/);
       expect(out.trim(), script).not.toBe("");
-      if (block.includes('"email": "john@example.com"')) expect(JSON.parse(out)).toMatchObject({ resource: "customer", email: "john@example.com" });
-      if (block.includes("$CUSTOMER_ID")) expect(JSON.parse(out)).toMatchObject({ resource: "customer" });
+      if (block.includes('"email": "john@example.com"')) expect(JSON.parse(out)).toMatchObject({ resource: "customer", email: "john@example.com", name: "John Doe" });
+      if (block.includes("-X PATCH")) expect(JSON.parse(out)).toMatchObject({ resource: "customer", name: "John Q. Doe", metadata: { plan: "business" } });
+      else if (block.includes("-X DELETE")) expect(out).toContain("HTTP/1.1 204");
+      else if (block.includes("$CUSTOMER_ID")) expect(JSON.parse(out)).toMatchObject({ resource: "customer" });
       if (block.includes("not-an-email")) expect(out).toContain("HTTP/1.1 422");
+      if (block.includes("webhook-endpoints")) expect(out).toContain('"resource":"webhook_endpoint"');
       if (block.includes("X-D1-Bookmark: $BOOKMARK")) expect(JSON.parse(out).data.length).toBeGreaterThan(0);
     }
   });
