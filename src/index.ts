@@ -13,7 +13,7 @@ import { readBody } from "./pipeline/body";
 import { openSession } from "./pipeline/database";
 import { fail, toErrorResponse } from "./pipeline/errors";
 import { idempotency } from "./pipeline/idempotency";
-import { limitCaller } from "./pipeline/rate-limit";
+import { limitAddress, limitCaller } from "./pipeline/rate-limit";
 import { finishResponse, startRequest } from "./pipeline/request";
 import { createEndpoint, deleteEndpointHandler, listEndpointsHandler, retrieveEndpoint, updateEndpointHandler } from "./webhooks/endpoint";
 import { listEventsHandler, retrieveEvent } from "./webhooks/event";
@@ -44,7 +44,7 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .get("/v1/webhook-events", ...api, listEventsHandler)
   .get("/v1/webhook-events/:id", ...api, retrieveEvent)
   // Generated from the valibot schemas by `npm run openapi`; public, like any API description.
-  .get("/v1/openapi.json", (request) => json({ ...openApiDocument, servers: [{ url: request.base }] }))
+  .get("/v1/openapi.json", limitAddress, (request) => json({ ...openApiDocument, servers: [{ url: request.base }] }))
   .all("/v1/customers", methodNotAllowed("GET, HEAD, POST"))
   .all("/v1/customers/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
   .all("/v1/webhook-endpoints", methodNotAllowed("GET, HEAD, POST"))

@@ -275,7 +275,12 @@ export function buildOpenApiDocument() {
         ...withHead({
           operationId: "getOpenApiDocument",
           summary: "This document.",
-          responses: { "200": json({ type: "object" }, "The OpenAPI description."), "500": error("An unexpected error.") },
+          security: [],
+          responses: {
+            "200": json({ type: "object" }, "The OpenAPI description."),
+            "429": error("Too many requests without a key from this address.", header("Retry-After")),
+            "500": error("An unexpected error."),
+          },
         }),
       },
     },

@@ -136,6 +136,18 @@ describe("rate limits before any work", () => {
   });
 });
 
+describe("the public OpenAPI document", () => {
+  it("is limited per client address like any request without a key", async () => {
+    const limited = { AUTH_RATE_LIMITER: env.TEST_AUTH_RATE_LIMITER, RATE_LIMIT_PERIOD_SECONDS: "10" };
+    const address = `192.0.2.${Math.floor(Math.random() * 200)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) statuses.push((await callWithEnv(limited, "/v1/openapi.json", { headers: { "CF-Connecting-IP": address } })).status);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses).toContain(429);
+    expect((await callWithEnv(limited, "/v1/openapi.json", { headers: { "CF-Connecting-IP": "192.0.2.250" } })).status).toBe(200);
+  });
+});
+
 describe("list email filter", () => {
   it("refuses a whitespace-only email filter with a 422 on email", async () => {
     const { key } = await newKey();

@@ -13,7 +13,10 @@ export async function limitCaller(request: ApiRequest, env: Env): Promise<void> 
   if (!success) tooMany(env);
 }
 
-/** Called by authenticate for every request no known key answers: counts it against the client's address. */
+/**
+ * Counts a request that no known key answers against the client's address: called by authenticate, and a stage of
+ * the public routes (the OpenAPI document).
+ */
 export async function limitAddress(request: ApiRequest, env: Env): Promise<void> {
   if (!env.AUTH_RATE_LIMITER) return;
   const address = request.headers.get("CF-Connecting-IP") ?? "unknown";
