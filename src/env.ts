@@ -25,12 +25,18 @@ export interface DeliveryMessage {
   eventId: string;
   accountId: string;
   testmode: boolean;
+  /** The account's shard when the event was enqueued (absent in messages from before sharding: 0). */
+  shard?: number;
 }
 
 /** The caller, as resolved from its API key. */
 export interface Caller {
   accountId: string;
   testmode: boolean;
+  /** The D1 shard that holds the account (lib/shards.ts). */
+  shard: number;
+  /** The account is being moved to another shard: writes are refused until it is done. */
+  moving?: boolean;
 }
 
 /** What the idempotency stage hands a write: the key and the fingerprint of this request. */

@@ -79,6 +79,7 @@ const writeErrors = {
   "409": error("The Idempotency-Key was used for a different request."),
   "413": error(`The body is larger than ${MAX_BODY_BYTES} bytes.`),
   "415": error("The Content-Type is not JSON."),
+  "503": error("The account is being moved between databases: retry after Retry-After seconds (reads still work).", header("Retry-After")),
 };
 const notFound = error("No customer with this id in the caller's account and mode (or it was deleted).");
 const endpointNotFound = error("No webhook endpoint with this id in the caller's account and mode.");
@@ -88,7 +89,7 @@ const bodyOf = (schema: object, types = ["application/json"]) => ({
 });
 
 /** HEAD of every GET (RFC 9110): the same status and headers, no body. */
-function withHead(get: { operationId: string; summary: string; parameters?: object[]; responses: Record<string, { description: string; headers?: object }> }) {
+function withHead(get: { operationId: string; summary: string; parameters?: object[]; security?: object[]; responses: Record<string, { description: string; headers?: object }> }) {
   const responses = Object.fromEntries(Object.entries(get.responses).map(([status, r]) => [status, { description: r.description, headers: r.headers }]));
   return { get, head: { ...get, operationId: `${get.operationId}Head`, summary: `${get.summary} Headers only.`, responses } };
 }
@@ -182,6 +183,7 @@ export function buildOpenApiDocument() {
             "404": notFound,
             "409": writeErrors["409"],
             "412": error("If-Match does not name the customer's current ETag; nothing changed."),
+            "503": writeErrors["503"],
           },
         },
       },
@@ -243,6 +245,7 @@ export function buildOpenApiDocument() {
             "400": writeErrors["400"],
             "404": endpointNotFound,
             "409": writeErrors["409"],
+            "503": writeErrors["503"],
           },
         },
       },

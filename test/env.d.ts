@@ -8,6 +8,7 @@ declare global {
     }
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      DB_1: D1Database;
       FUZZ_RUNS: string;
       TEST_RATE_LIMITER: RateLimit;
       TEST_AUTH_RATE_LIMITER: RateLimit;

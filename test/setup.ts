@@ -1,5 +1,5 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-// The real migrations from migrations/, applied once per test file's storage.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// The real migrations from migrations/, applied to every shard once per test file's storage.
+await Promise.all([env.DB, env.DB_1].map((db) => applyD1Migrations(db, env.TEST_MIGRATIONS)));

@@ -4,6 +4,9 @@
 import { fillPlaceholders, sql, type Query } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Caller } from "../env";
+
+/** What scopes a row: the account and the mode. */
+export type Scope = Pick<Caller, "accountId" | "testmode">;
 import type { Database } from "../pipeline/database";
 
 /** A query builder that is never connected: only its `.toSQL()` is used. Start every query from it afresh (builders mutate). */
@@ -14,4 +17,4 @@ export const bind = (db: Database, query: Query, values: Record<string, unknown>
   db.prepare(query.sql).bind(...fillPlaceholders(query.params, values));
 
 /** The placeholders `accountId` and `testmode` of a caller's rows. */
-export const scope = (caller: Caller) => ({ accountId: caller.accountId, testmode: caller.testmode ? 1 : 0 });
+export const scope = (caller: Scope) => ({ accountId: caller.accountId, testmode: caller.testmode ? 1 : 0 });

@@ -1,6 +1,7 @@
 // The Queues consumer: delivers webhook events. It knows nothing of HTTP routes; it reads the event and the
 // endpoint it goes to now from D1, signs, POSTs, records the attempt, and retries with backoff or dead-letters.
 import type { DeliveryMessage, Env } from "../env";
+import { shardDatabase } from "../lib/shards";
 import { decryptSecret } from "../webhooks/secrets";
 import { signatureHeaders } from "../webhooks/signature";
 import { loadDelivery, markNoEndpoint, recordAttempt } from "../webhooks/repository";
@@ -24,10 +25,11 @@ export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: En
 
 async function deliver(message: Message<DeliveryMessage>, env: Env): Promise<void> {
   const { eventId, accountId, testmode } = message.body;
-  const { event, endpoint } = await loadDelivery(env.DB, eventId, { accountId, testmode });
-  if (!event || event.delivery !== "pending") return message.ack(); // delivered, dead, or past retention
+  const db = shardDatabase(env, message.body.shard ?? 0);
+  const { event, endpoint } = await loadDelivery(db, eventId, { accountId, testmode });
+  if (!event || event.delivery !== "pending") return message.ack(); // delivered, dead, past retention, or moved away
   if (!endpoint) {
-    await markNoEndpoint(env.DB, eventId); // deleted since: nothing more is sent
+    await markNoEndpoint(db, eventId); // deleted since: nothing more is sent
     return message.ack();
   }
 
@@ -55,7 +57,7 @@ async function deliver(message: Message<DeliveryMessage>, env: Env): Promise<voi
   const delivered = status !== null && status >= 200 && status < 300;
   const exhausted = !delivered && attempt > delays.length;
   const delay = delivered || exhausted ? 0 : delays[attempt - 1]!;
-  await recordAttempt(env.DB, {
+  await recordAttempt(db, {
     eventId, attempt, at: started, url: endpoint.url, status, error, durationMs: Date.now() - started,
     delivery: delivered ? "delivered" : exhausted ? "failed" : "pending",
     nextAttemptAt: started + delay * 1000,

@@ -9,6 +9,10 @@ export interface StoredKey {
   revokedAt?: string | null;
   /** The key's last 4 characters, so `key:list` can tell keys apart without storing them. */
   hint?: string;
+  /** The D1 shard of the account (absent: 0, every record written before sharding). */
+  shard?: number;
+  /** Set by `account:move` while the account's rows are copied: writes get 503 + Retry-After, reads still work. */
+  moving?: boolean;
 }
 
 export const KEY_PREFIX = "apikey:";

@@ -59,5 +59,5 @@ export async function authenticate(request: ApiRequest, env: Env): Promise<void>
   }
   if (!stored || stored.mode !== mode) return unauthenticated();
   if (stored.revokedAt) fail(403, "This API key has been revoked.");
-  request.caller = { accountId: stored.accountId, testmode: mode === "test" } satisfies Caller;
+  request.caller = { accountId: stored.accountId, testmode: mode === "test", shard: stored.shard ?? 0, moving: stored.moving } satisfies Caller;
 }

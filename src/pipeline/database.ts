@@ -1,6 +1,7 @@
 // Route stage: the request's D1 session, opened once. Handlers and repositories receive it; nothing below decides
 // which replica to read from. The bookmark after the request's queries goes back in `X-D1-Bookmark` (request.ts).
-import type { ApiRequest, Env } from "../env";
+import type { ApiRequest, Caller, Env } from "../env";
+import { shardDatabase } from "../lib/shards";
 import { fail } from "./errors";
 
 /** What repositories run their queries on: a request's D1 session, or the database itself (cron, queue consumer). */
@@ -16,12 +17,17 @@ export const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 export function openSession(request: ApiRequest, env: Env): void {
   const bookmark = request.headers.get("X-D1-Bookmark");
   if (bookmark !== null && !BOOKMARK.test(bookmark)) fail(400, "The X-D1-Bookmark header is not a bookmark this API returned.");
-  const constraint = request.method === "GET" ? (bookmark ?? "first-unconstrained") : "first-primary";
-  request.db = env.DB.withSession(constraint);
+  const read = request.method === "GET";
+  const caller = request.caller!;
+  // While account:move copies the account to another shard, its writes would be lost: refuse them, keep reads.
+  if (!read && caller.moving) {
+    fail(503, "This account is being moved between databases; writes resume within a few minutes.", { headers: { "Retry-After": "30" } });
+  }
+  request.db = shardDatabase(env, caller.shard).withSession(read ? (bookmark ?? "first-unconstrained") : "first-primary");
 }
 
-/** A fresh session on the primary, for a read that must see every committed write (e.g. after losing a race). */
-export const primary = (env: Env): Database => env.DB.withSession("first-primary");
+/** A fresh session on the caller's primary, for a read that must see every committed write (e.g. after losing a race). */
+export const primary = (env: Env, caller: Caller): Database => shardDatabase(env, caller.shard).withSession("first-primary");
 
 /** Which unique index a failed write hit, read from the D1 error message (or that of its `cause`). */
 export function uniqueViolation(err: unknown): string | null {

@@ -29,7 +29,7 @@ export const refusedFields = (input: Record<string, unknown>, updatable: Set<str
 
 /** The router's `catch` stage: a 4xx keeps its message, anything else is logged and answered with the generic 500. */
 export function toErrorResponse(err: unknown, request: { requestId?: string }): Response {
-  if (err instanceof StatusError && err.status >= 400 && err.status < 500) {
+  if (err instanceof StatusError && err.status >= 400 && (err.status < 500 || err.status === 503)) {
     const { message, errors, details, headers } = err as StatusError & { errors?: unknown; details?: unknown; headers?: HeadersInit };
     return json({ message, ...(errors ? { errors } : {}), ...(details ? { details } : {}) }, { status: err.status, headers });
   }

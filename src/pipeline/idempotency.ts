@@ -48,5 +48,5 @@ async function replay(db: Database, caller: Caller, write: IdempotentWrite): Pro
  * (or a 409 if it was another request). Read from the primary, so a lagging replica can never hide the winner's record.
  */
 export function replayWinner(env: Env, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
-  return replay(primary(env), caller, write);
+  return replay(primary(env, caller), caller, write);
 }

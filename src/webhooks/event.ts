@@ -42,7 +42,7 @@ export const eventBody = (e: NewEvent, testmode: boolean, object: object | null,
 /** After commit: hand the event to the delivery queue without delaying the answer. A lost send is found by the sweep. */
 export function deliverLater(env: Env, ctx: ExecutionContext, caller: Caller, eventId: string): void {
   ctx.waitUntil(
-    env.WEBHOOK_QUEUE.send({ eventId, accountId: caller.accountId, testmode: caller.testmode }).catch((err: unknown) => {
+    env.WEBHOOK_QUEUE.send({ eventId, accountId: caller.accountId, testmode: caller.testmode, shard: caller.shard }).catch((err: unknown) => {
       console.error(JSON.stringify({ level: "error", event: "webhook_enqueue_failed", eventId, error: String(err) }));
     }),
   );

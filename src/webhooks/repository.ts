@@ -1,7 +1,7 @@
 // Every query on webhook endpoints, events and delivery attempts. (A customer write's own event is inserted by the
 // customers repository, in the customer's batch, with `eventJson` and `deliveryState` from here.)
 import { and, asc, desc, eq, gt, lt, sql, type SQL } from "drizzle-orm";
-import { bind, build, p, scope } from "../db/query";
+import { bind, build, p, scope, type Scope } from "../db/query";
 import { idempotencyKeys, webhookAttempts, webhookEndpoints, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import type { PageQuery } from "../lib/pagination";
@@ -209,7 +209,7 @@ export async function listEvents(db: Database, caller: Caller, q: PageQuery & { 
 }
 
 /** The consumer's read: the event's state and body, and the endpoint it should go to now. One round trip. */
-export async function loadDelivery(db: Database, eventId: string, caller: Caller) {
+export async function loadDelivery(db: Database, eventId: string, caller: Scope) {
   const values = { ...scope(caller), eventId };
   const [event, endpoint] = await db.batch([bind(db, queries.deliveryEvent, values), bind(db, queries.deliveryEndpoint, values)]);
   return {
