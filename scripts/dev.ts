@@ -4,7 +4,8 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createKey } from "./keys";
-import { cli, targetArgs, wrangler } from "./wrangler";
+import { migrateAll } from "./shards";
+import { cli } from "./wrangler";
 
 const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...] [--inspector-port <port>]
 
@@ -23,8 +24,8 @@ if (!/^WEBHOOK_SECRET_KEY=/m.test(devVars)) {
   console.log("Wrote a local WEBHOOK_SECRET_KEY to .dev.vars (git-ignored).");
 }
 
-wrangler(["d1", "migrations", "apply", "DB", ...targetArgs(target)]);
-console.log("Local D1 migrations applied.");
+migrateAll(target);
+console.log("Local D1 migrations applied to every shard.");
 
 // Keys are stored hashed, so an old key cannot be shown again: each start mints a new local test key.
 const key = createKey({ accountId, mode: "test", ...target });

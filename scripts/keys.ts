@@ -2,24 +2,44 @@
 import { createHash, randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
+import { configuredShards, literal, placeByHash, query } from "./shards";
 import { cli, targetArgs, wrangler, type Target } from "./wrangler";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 export const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
 const kv = (args: string[], target: Target) => wrangler(["kv", "key", ...args, "--binding", "API_KEYS", ...targetArgs(target)]);
 
-export function createKey({ accountId, mode, ...target }: { accountId: string; mode: Mode } & Target): string {
+/**
+ * The shard of an account: that of its existing keys, else the shard that already holds its rows (an account whose
+ * keys predate the key index), else `requested`, else a stable hash of its id.
+ */
+export function placeAccount(accountId: string, target: Target, requested?: number): number {
+  const keys = listKeys(accountId, target);
+  const current = keys.find((k) => !k.revokedAt) ?? keys[0];
+  const shards = configuredShards();
+  const existing = current
+    ? (current.shard ?? 0)
+    : shards.find((shard) => query(shard, `SELECT 1 AS x FROM customers WHERE account_id = ${literal(accountId)} LIMIT 1`, target).length > 0);
+  if (requested !== undefined && !shards.includes(requested)) throw new Error(`--shard ${requested} is not configured (shards: ${shards.join(", ")})`);
+  if (existing !== undefined && requested !== undefined && requested !== existing) {
+    throw new Error(`Account ${accountId} lives on shard ${existing}; move it with npm run account:move -- --account ${accountId} --to ${requested}`);
+  }
+  return existing ?? requested ?? placeByHash(accountId, shards);
+}
+
+export function createKey({ accountId, mode, shard, ...target }: { accountId: string; mode: Mode; shard?: number } & Target): string {
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
   const hash = hashKey(key);
-  const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4) };
+  const placed = placeAccount(accountId, target, shard);
+  const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4), shard: placed };
   kv(["put", KEY_PREFIX + hash, JSON.stringify(stored)], target);
   kv(["put", accountIndexKey(accountId, hash), "1"], target);
   return key;
 }
 
-function readStored(name: string, target: Target): StoredKey | null {
+export function readStored(name: string, target: Target): StoredKey | null {
   try {
     return JSON.parse(kv(["get", name, "--text"], target).trim()) as StoredKey;
   } catch {
@@ -36,31 +56,49 @@ export function revokeKey(key: string, target: Target): StoredKey {
   return revoked;
 }
 
-export function listKeys(accountId: string, target: Target): StoredKey[] {
+/** The KV names (apikey:<hash>) of an account's keys, from the account index. */
+export function keyNames(accountId: string, target: Target): string[] {
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   const index = JSON.parse(wrangler(["kv", "key", "list", "--prefix", accountIndexKey(accountId, ""), "--binding", "API_KEYS", ...targetArgs(target)])) as { name: string }[];
-  return index
-    .map(({ name }) => readStored(KEY_PREFIX + name.slice(accountIndexKey(accountId, "").length), target))
+  return index.map(({ name }) => KEY_PREFIX + name.slice(accountIndexKey(accountId, "").length));
+}
+
+export function listKeys(accountId: string, target: Target): StoredKey[] {
+  return keyNames(accountId, target)
+    .map((name) => readStored(name, target))
     .filter((s): s is StoredKey => s !== null)
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+/** Rewrites every key record of an account (the move's mark and flip). */
+export function updateKeys(accountId: string, target: Target, change: (stored: StoredKey) => StoredKey): number {
+  const names = keyNames(accountId, target);
+  for (const name of names) {
+    const stored = readStored(name, target);
+    if (stored) kv(["put", name, JSON.stringify(change(stored))], target);
+  }
+  return names.length;
+}
+
 const USAGE = `Usage:
-  npm run key:create -- --account <id> --mode test|live [--remote] [--persist-to <dir>]
+  npm run key:create -- --account <id> --mode test|live [--shard <n>] [--remote] [--persist-to <dir>]
   npm run key:revoke -- <key> [--remote] [--persist-to <dir>]
   npm run key:list -- --account <id> [--remote] [--persist-to <dir>]
 
-Local KV (what \`npm run dev\` serves) unless --remote. The key is stored hashed; key:create prints it once, as its last line.`;
+Local KV (what \`npm run dev\` serves) unless --remote. The key is stored hashed; key:create prints it once, as its last line.
+A new account is placed on a shard by a stable hash of its id (or --shard); an existing one keeps its shard.`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [command, ...rest] = process.argv.slice(2);
   const { values, positionals } = cli(USAGE, {
-    account: { type: "string" }, mode: { type: "string" }, remote: { type: "boolean" }, "persist-to": { type: "string" },
+    account: { type: "string" }, mode: { type: "string" }, shard: { type: "string" }, remote: { type: "boolean" }, "persist-to": { type: "string" },
   }, rest, command === "revoke");
   const target: Target = { remote: values.remote ?? false, persistTo: values["persist-to"] };
   try {
     if (command === "create") {
-      const key = createKey({ accountId: values.account ?? "", mode: values.mode as Mode, ...target });
+      const shard = values.shard === undefined ? undefined : Number(values.shard);
+      if (shard !== undefined && !Number.isInteger(shard)) throw new Error("--shard must be a shard number (0 is DB, 1 is DB_1, ...)");
+      const key = createKey({ accountId: values.account ?? "", mode: values.mode as Mode, shard, ...target });
       console.log(`Created a ${values.mode} key for account ${values.account} (${target.remote ? "remote" : "local"} KV). It is shown only once:`);
       console.log(key);
     } else if (command === "revoke") {
@@ -70,7 +108,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     } else if (command === "list") {
       const keys = listKeys(values.account ?? "", target);
       if (keys.length === 0) console.log(`No keys for account ${values.account} (keys created before key:list existed are not indexed).`);
-      for (const k of keys) console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}`);
+      for (const k of keys) {
+        console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}  shard ${k.shard ?? 0}${k.moving ? " (moving)" : ""}`);
+      }
     } else {
       throw new Error(USAGE);
     }

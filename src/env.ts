@@ -9,6 +9,8 @@ export interface Env {
   RATE_LIMITER?: RateLimit;
   /** Requests without a valid key, per client address (CF-Connecting-IP). */
   AUTH_RATE_LIMITER?: RateLimit;
+  /** How long an isolate trusts what KV said about an API key (default 60; account:move waits this long). */
+  API_KEY_CACHE_SECONDS?: string;
   /** The period of the limiters in seconds, sent as Retry-After. */
   RATE_LIMIT_PERIOD_SECONDS?: string;
   /** Webhook deliveries (producer) and the events that ran out of attempts. */

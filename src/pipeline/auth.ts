@@ -5,8 +5,9 @@ import { sha256Hex } from "../lib/crypto";
 import { fail, UNAUTHENTICATED } from "./errors";
 import { limitAddress } from "./rate-limit";
 
-/** How long an isolate trusts what KV said about a key; a revoked key stops working after at most this long. */
+/** How long an isolate trusts what KV said about a key, unless API_KEY_CACHE_SECONDS says otherwise. */
 export const KEY_CACHE_MS = 60_000;
+const cacheMs = (env: Env) => (env.API_KEY_CACHE_SECONDS ? Number(env.API_KEY_CACHE_SECONDS) * 1000 : KEY_CACHE_MS);
 
 /**
  * Per-isolate caches, hash → KV answer. Known keys and unknown ones are kept apart and each is bounded on its own,
@@ -26,10 +27,10 @@ class BoundedCache<T> {
     return hit.value;
   }
 
-  set(hash: string, value: T, now: number): void {
+  set(hash: string, value: T, expires: number): void {
     this.entries.delete(hash);
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(hash, { value, expires: now + KEY_CACHE_MS });
+    this.entries.set(hash, { value, expires });
   }
 }
 
@@ -54,8 +55,8 @@ export async function authenticate(request: ApiRequest, env: Env): Promise<void>
     if (unknown.get(hash!, now)) return unauthenticated();
     // A KV failure throws here and becomes a 500: an outage never lets an unknown key in.
     stored = (await env.API_KEYS.get<StoredKey>(KEY_PREFIX + hash, { type: "json", cacheTtl: 60 })) ?? undefined;
-    if (stored) known.set(hash!, stored, now);
-    else unknown.set(hash!, true, now);
+    if (stored) known.set(hash!, stored, now + cacheMs(env));
+    else unknown.set(hash!, true, now + cacheMs(env));
   }
   if (!stored || stored.mode !== mode) return unauthenticated();
   if (stored.revokedAt) fail(403, "This API key has been revoked.");

@@ -1,0 +1,58 @@
+// The shards of this deployment (the D1 bindings DB, DB_1, ... in wrangler.toml) and SQL run on them with wrangler.
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { shardBinding } from "../src/lib/shards";
+import { cli, targetArgs, wrangler, type Target } from "./wrangler";
+
+/** The shard numbers configured in wrangler.toml, in order (DB is 0, DB_N is N). */
+export function configuredShards(config = readFileSync("wrangler.toml", "utf8")): number[] {
+  const top = config.split(/^\[env\./m)[0]!; // the top-level configuration, not the [env.*] ones
+  const bindings = [...top.matchAll(/^\s*binding\s*=\s*"(DB(?:_(\d+))?)"/gm)].map((m) => Number(m[2] ?? 0));
+  return [...new Set(bindings)].sort((a, b) => a - b);
+}
+
+/** Where a new account goes: a stable hash of its id over the configured shards. */
+export function placeByHash(accountId: string, shards = configuredShards()): number {
+  return shards[createHash("sha256").update(accountId).digest().readUInt32BE(0) % shards.length]!;
+}
+
+export type Row = Record<string, string | number | null>;
+
+/** Runs SELECT statements on a shard in one wrangler call; the rows of each, in order. */
+export function queryEach(shard: number, sqls: string[], target: Target): Row[][] {
+  const out = JSON.parse(wrangler(["d1", "execute", shardBinding(shard), "--command", sqls.join("; "), "--json", ...targetArgs(target)])) as { results: Row[] }[];
+  return out.map((r) => r.results);
+}
+
+export const query = (shard: number, sql: string, target: Target): Row[] => queryEach(shard, [sql], target)[0] ?? [];
+
+/** Runs many statements on a shard from a file (one round trip per file with --remote). */
+export function execute(shard: number, statements: string[], target: Target): void {
+  if (statements.length === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), "vatly-sql-"));
+  try {
+    writeFileSync(join(dir, "batch.sql"), statements.join("\n"));
+    wrangler(["d1", "execute", shardBinding(shard), "--file", join(dir, "batch.sql"), "--yes", ...targetArgs(target)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const literal = (value: string | number | null) =>
+  value === null ? "NULL" : typeof value === "number" ? String(value) : `'${value.replaceAll("'", "''")}'`;
+
+/** `npm run db:migrate`: the migrations on every shard. */
+export function migrateAll(target: Target): void {
+  for (const shard of configuredShards()) wrangler(["d1", "migrations", "apply", shardBinding(shard), ...targetArgs(target)]);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = cli("Usage: npm run db:migrate [-- --remote] [--persist-to <dir>]\n\nApplies migrations/ to every shard (DB, DB_1, ... in wrangler.toml).", {
+    remote: { type: "boolean" }, "persist-to": { type: "string" },
+  });
+  migrateAll({ remote: values.remote ?? false, persistTo: values["persist-to"] });
+  console.log(`Migrations applied to shards ${configuredShards().map(shardBinding).join(", ")} (${values.remote ? "remote" : "local"}).`);
+}
