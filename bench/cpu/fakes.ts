@@ -1,13 +1,16 @@
-// In-memory stand-ins for D1, KV and the rate limiter that answer like the real bindings with realistic rows,
-// so the harness measures the Worker's own CPU and not the local simulators'.
+// In-memory stand-ins for D1, KV, the rate limiter and the queue that answer like the real bindings with realistic
+// rows, so the harness measures the Worker's own CPU and not the local simulators'. They serve both the current
+// handler and the one from before the request-path redesign (bench/.out/before), whose SQL differs a little.
 type Row = Record<string, unknown>;
 
 export const customerRow = (i: number): Row => ({
   id: `cus_0Vc1jUg5${String(i).padStart(6, "0")}01234567`,
   testmode: 1,
   email: `customer${i}@example.com`,
+  name: null,
   metadata: JSON.stringify({ plan: "pro", ref: `A-${i}` }),
   created_at: "2026-11-25T22:32:49Z",
+  etag: "0123456789abcdef01234567",
 });
 
 class Statement {
@@ -33,6 +36,7 @@ class Statement {
   }
   result() {
     this.db.log.push({ sql: this.sql, params: this.params });
+    if (this.sql.startsWith('update "customers"')) return { results: [customerRow(1)], success: true, meta: { changes: 1 } };
     if (!this.sql.startsWith("select")) {
       this.db.write(this);
       return { results: [] as Row[], success: true, meta: { changes: 1 } };
@@ -46,6 +50,8 @@ export class FakeD1 {
   queries = 0;
   /** Every statement sent, with its parameters (bench/run.ts explains them against real SQLite). */
   log: { sql: string; params: unknown[] }[] = [];
+  /** Whether the account has a webhook endpoint (then every write's event is 'pending' and enqueued). */
+  constructor(readonly endpoint = false) {}
   withSession() {
     return this;
   }
@@ -64,14 +70,15 @@ export class FakeD1 {
       const found = this.idempotency.get(`${s.params[0]}|${s.params[1]}|${s.params[2]}`);
       return found ? [found] : [];
     }
+    if (s.sql.startsWith('select "delivery" from "webhook_events"')) return [{ delivery: this.endpoint ? "pending" : "none" }];
     if (s.sql.startsWith('select "id" from "customers"')) return [{ id: s.params.at(-1) }];
     if (s.sql.includes("limit")) return Array.from({ length: Number(s.params.at(-1)) }, (_, i) => customerRow(i));
     return [customerRow(1)];
   }
   write(s: Statement) {
-    if (s.sql.startsWith('insert into "idempotency_keys"')) {
+    if (s.sql.startsWith('insert into "idempotency_keys"') && s.sql.includes("values")) {
       const [account, testmode, key, fingerprint, status, body] = s.params;
-      this.idempotency.set(`${account}|${testmode}|${key}`, { fingerprint, status, body });
+      this.idempotency.set(`${account}|${testmode}|${key}`, { fingerprint, status, body, headers: "{}" });
     }
   }
 }
@@ -85,3 +92,4 @@ export class FakeKV {
 }
 
 export const allowAll = { limit: async () => ({ success: true }) };
+export const fakeQueue = { send: async () => {}, sendBatch: async () => {} };

@@ -1,42 +1,65 @@
-// Runs the Worker's fetch handler (src/index.ts) n times in one request, against in-memory bindings, so that
-// the CPU the workerd process spends is the Worker's own. bench/run.mjs reads that CPU from /proc around each call.
-import worker from "../../src/index";
+// Runs a Worker's fetch handler n times in one request, against in-memory bindings, so that the CPU the workerd
+// process spends is the Worker's own. Two targets: `after` (src/index.ts) and `before` (the handler as it was before
+// the request-path redesign, extracted by bench/run.ts into bench/.out/before), measured side by side in one run.
+import { accountIndexKey } from "../../src/lib/api-keys";
+import after from "../../src/index";
+import before from "../.out/before/src/index";
 import { baselineResponse } from "../baseline/index";
-import { allowAll, customerRow, FakeD1, FakeKV } from "./fakes";
+import { allowAll, customerRow, FakeD1, FakeKV, fakeQueue } from "./fakes";
 
 const KEY = "test_benchbenchbenchbenchbenchbenchbench";
-const KEY_HASH_NAME = "apikey:" + "0".repeat(64); // replaced at start-up with the real hash
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+const targets = { after, before } as Record<string, { fetch: (request: Request, env: never, ctx: ExecutionContext) => Promise<Response> }>;
+const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+const sha256 = async (text: string) => hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 
-export async function makeEnv() {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(KEY));
-  const hash = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-  const kv = new Map([[KEY_HASH_NAME.slice(0, 7) + hash, JSON.stringify({ accountId: "acct_bench", mode: "test", createdAt: "2026-01-01T00:00:00Z", revokedAt: null })]]);
-  return { DB: new FakeD1(), API_KEYS: new FakeKV(kv), RATE_LIMITER: allowAll, PUBLIC_BASE_URL: "", RATE_LIMIT_PERIOD_SECONDS: "60" } as never;
+const replayBody = `{"email":"replay@example.com","metadata":{"plan":"pro"}}`;
+
+export async function makeEnv(options: { endpoint?: boolean } = {}) {
+  const hash = await sha256(KEY);
+  const kv = new Map([
+    [`apikey:${hash}`, JSON.stringify({ accountId: "acct_bench", mode: "test", createdAt: "2026-01-01T00:00:00Z", revokedAt: null })],
+    [accountIndexKey("acct_bench", hash), "1"],
+  ]);
+  const DB = new FakeD1(options.endpoint ?? false);
+  // The stored answer the replay scenario finds (the fingerprint is the same for both targets).
+  DB.idempotency.set("acct_bench|1|bench-replay", {
+    fingerprint: await sha256(`POST /v1/customers\n${JSON.stringify(JSON.parse(replayBody))}`),
+    status: 201,
+    body: JSON.stringify({ id: customerRow(1).id, resource: "customer" }),
+    headers: "{}",
+  });
+  return {
+    DB, API_KEYS: new FakeKV(kv), RATE_LIMITER: allowAll, AUTH_RATE_LIMITER: allowAll, PUBLIC_BASE_URL: "", RATE_LIMIT_PERIOD_SECONDS: "60",
+    WEBHOOK_QUEUE: fakeQueue, WEBHOOK_DEAD_LETTERS: fakeQueue,
+  } as never;
 }
 
 const auth = { Authorization: `Bearer ${KEY}` };
 // What an HTTP client sends with a JSON body (a Request built from a string has no Content-Length header of its own).
-const post = (body: string, headers: Record<string, string> = {}) =>
-  ({ method: "POST", headers: { ...auth, "Content-Type": "application/json", "Content-Length": String(new TextEncoder().encode(body).byteLength), ...headers }, body });
+const send = (method: string, body: string, headers: Record<string, string> = {}) => ({
+  method,
+  headers: { ...auth, "Content-Type": "application/json", "Content-Length": String(new TextEncoder().encode(body).byteLength), ...headers },
+  body,
+});
 const base = "http://127.0.0.1:8787";
-export const scenarios: Record<string, { status: number; request: (i: number) => Request }> = {
-  get: { status: 200, request: () => new Request(`${base}/v1/customers/${customerRow(1).id}`, { headers: auth }) },
+const one = `${base}/v1/customers/${customerRow(1).id}`;
+export const scenarios: Record<string, { status: number; request: (i: number) => Request; endpoint?: boolean; new?: boolean }> = {
+  get: { status: 200, request: () => new Request(one, { headers: auth }) },
   list: { status: 200, request: () => new Request(`${base}/v1/customers?limit=10`, { headers: auth }) },
   "list-deep": { status: 200, request: () => new Request(`${base}/v1/customers?startingAfter=${customerRow(9000).id}&limit=10`, { headers: auth }) },
+  "list-email": { status: 200, request: () => new Request(`${base}/v1/customers?email=customer1%40example.com`, { headers: auth }) },
+  create: { status: 201, request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"new${i}@example.com","metadata":{"plan":"pro"}}`)) },
   "create-keyed": {
     status: 201,
-    request: (i) => new Request(`${base}/v1/customers`, post(`{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": `bench-${i}` })),
+    request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": `bench-${i}` })),
   },
-  "list-email": { status: 200, request: () => new Request(`${base}/v1/customers?email=customer1%40example.com`, { headers: auth }) },
-  create: {
-    status: 201,
-    request: (i) => new Request(`${base}/v1/customers`, post(`{"email":"new${i}@example.com","metadata":{"plan":"pro"}}`)),
-  },
-  replay: {
-    status: 201,
-    request: () => new Request(`${base}/v1/customers`, post(`{"email":"replay@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": "bench-replay" })),
-  },
+  replay: { status: 201, request: () => new Request(`${base}/v1/customers`, send("POST", replayBody, { "Idempotency-Key": "bench-replay" })) },
+  // Only the current handler has these.
+  "create-endpoint": { status: 201, endpoint: true, new: true, request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"hook${i}@example.com","metadata":{"plan":"pro"}}`)) },
+  update: { status: 200, new: true, request: (i) => new Request(one, send("PATCH", `{"name":"Name ${i}","metadata":{"plan":"pro","n":"${i}"}}`)) },
+  "update-keyed": { status: 200, new: true, request: (i) => new Request(one, send("PATCH", `{"metadata":{"n":"${i}"}}`, { "Idempotency-Key": `u-${i}` })) },
+  delete: { status: 204, new: true, request: () => new Request(one, { method: "DELETE", headers: auth }) },
 };
 
 export default {
@@ -44,7 +67,7 @@ export default {
     const url = new URL(request.url);
     const name = url.searchParams.get("scenario") ?? "";
     const n = Number(url.searchParams.get("n") ?? "1000");
-    const env = await makeEnv();
+    const target = targets[url.searchParams.get("target") ?? "after"];
     const log = console.log;
     console.log = () => {}; // the local log pipe is wrangler's, not the Worker's; the JSON line is still built
     try {
@@ -52,19 +75,21 @@ export default {
         // The same Request as a get is built and handed over, so only the handler differs.
         const baseline = { fetch: async (_request: Request) => baselineResponse() };
         for (let i = 0; i < n; i++) await (await baseline.fetch(scenarios.get!.request(i))).arrayBuffer();
-      } else {
-        const scenario = scenarios[name];
-        if (!scenario) return new Response("unknown scenario", { status: 400 });
-        if (name === "replay") await worker.fetch(scenario.request(0) as never, env, ctx); // store the record once
-        const queriesBefore = (env as { DB: FakeD1 }).DB.queries;
-        for (let i = 0; i < n; i++) {
-          const response = await worker.fetch(scenario.request(i) as never, env, ctx);
-          await response.arrayBuffer();
-          if (response.status !== scenario.status) throw new Error(`${name}: status ${response.status}`);
-        }
-        return Response.json({ n, d1RoundTripsPerRequest: ((env as { DB: FakeD1 }).DB.queries - queriesBefore) / n });
+        return Response.json({ n });
       }
-      return Response.json({ n });
+      const scenario = scenarios[name];
+      if (!scenario || !target) return new Response("unknown scenario or target", { status: 400 });
+      const env = await makeEnv({ endpoint: scenario.endpoint });
+      const db = (env as { DB: FakeD1 }).DB;
+      const queriesBefore = db.queries;
+      for (let i = 0; i < n; i++) {
+        const response = await target.fetch(scenario.request(i), env, ctx);
+        await response.arrayBuffer();
+        if (response.status !== scenario.status) throw new Error(`${name}: status ${response.status}`);
+      }
+      return Response.json({ n, d1RoundTripsPerRequest: (db.queries - queriesBefore) / n });
+    } catch (err) {
+      return Response.json({ error: String((err as Error).stack ?? err) }, { status: 500 });
     } finally {
       console.log = log;
     }

@@ -1,4 +1,3 @@
-import { json } from "itty-router";
 import * as v from "valibot";
 import type { Env, RouteRequest } from "../env";
 import { idTime, isoSeconds, newCustomerId } from "../lib/ids";
@@ -36,11 +35,12 @@ export async function createCustomer(request: RouteRequest, env: Env, ctx: Execu
     etag: newEtag(),
   };
   const customer = toCustomer(row, request.base, metadata);
+  const answer = JSON.stringify(customer); // serialised once: the answer, and the object of its event
   const event = newEvent("customer.created", id, request.receivedAt);
   const { caller, base, idempotency } = request;
   let deliver: boolean;
   try {
-    deliver = await insertCustomer(request.db, caller, row, eventBody(event, caller.testmode, customer, base), { base, idempotency, event });
+    deliver = await insertCustomer(request.db, caller, row, eventBody(event, caller.testmode, answer, base), { base, idempotency, event });
   } catch (err) {
     const index = uniqueViolation(err);
     // A concurrent request with the same key committed first (it hits the email index or the key's): answer as it did.
@@ -52,5 +52,8 @@ export async function createCustomer(request: RouteRequest, env: Env, ctx: Execu
     throw err;
   }
   if (deliver) deliverLater(env, ctx, caller, event.eventId);
-  return json(customer, { status: 201, headers: { Location: customer.links.self.href, ETag: etagHeader(row.etag) } });
+  return new Response(answer, {
+    status: 201,
+    headers: { "Content-Type": "application/json; charset=utf-8", Location: customer.links.self.href, ETag: etagHeader(row.etag) },
+  });
 }

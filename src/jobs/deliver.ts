@@ -41,7 +41,7 @@ async function deliver(message: Message<DeliveryMessage>, env: Env): Promise<voi
   try {
     const response = await fetch(endpoint.url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "User-Agent": "Vatly-Webhooks/1", ...(await signatureHeaders(event.body, eventId, Math.floor(started / 1000), secrets)) },
+      headers: { "Content-Type": "application/json", "User-Agent": "Vatly-Webhooks/1", ...(signatureHeaders(event.body, eventId, Math.floor(started / 1000), secrets)) },
       body: event.body,
       redirect: "manual",
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),

@@ -1,6 +1,10 @@
-// Hashing and signing with WebCrypto, shared by the API-key lookup, idempotency fingerprints and webhooks.
+// Hashing and signing, shared by the API-key lookup, idempotency fingerprints and webhooks. node:crypto (nodejs_compat)
+// hashes synchronously in native code: on the path of every request, no promise and no copy per hash.
+import { createHash, createHmac } from "node:crypto";
+
+export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");
+
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
-const encoder = new TextEncoder();
 
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   let hex = "";
@@ -8,15 +12,8 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   return hex;
 }
 
-export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
-
 export const toBase64 = (bytes: ArrayBuffer | Uint8Array) => btoa(String.fromCharCode(...(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))));
 export const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 /** HMAC-SHA256 of `message`, keyed with the UTF-8 bytes of `secret`. */
-export async function hmacSha256(secret: string, message: string): Promise<ArrayBuffer> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return crypto.subtle.sign("HMAC", key, encoder.encode(message));
-}
+export const hmacSha256 = (secret: string, message: string): Uint8Array => new Uint8Array(createHmac("sha256", secret).update(message).digest());

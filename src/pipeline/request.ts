@@ -9,9 +9,12 @@ export function startRequest(request: ApiRequest, env: Env): void {
   const incoming = request.headers.get("X-Request-Id");
   request.requestId = incoming && INCOMING_REQUEST_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replaceAll("-", "")}`;
   request.receivedAt = Date.now();
-  const url = new URL(request.url);
-  request.pathname = url.pathname;
-  request.base = baseUrl(url.origin, env);
+  // request.url is already normalised by the runtime (and parsed by the router): slice it rather than parse it again.
+  const { url } = request;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const queryStart = url.indexOf("?", pathStart);
+  request.pathname = url.slice(pathStart, queryStart === -1 ? undefined : queryStart);
+  request.base = baseUrl(url.slice(0, pathStart), env);
 }
 
 /** `finally` stage: response headers every answer carries, then one JSON log line per request (never the key). */

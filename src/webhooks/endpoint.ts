@@ -80,7 +80,7 @@ export async function createEndpoint(request: RouteRequest, env: Env, ctx: Execu
   const endpoint = toEndpoint(row, caller.testmode, base);
   const answer = JSON.stringify(endpoint);
   const event = newEvent("webhook.setup", row.id, now);
-  const setupEvent = { eventId: event.eventId, body: eventBody(event, caller.testmode, endpoint, base), now };
+  const setupEvent = { eventId: event.eventId, body: eventBody(event, caller.testmode, answer, base), now };
   try {
     await insertEndpoint(request.db, caller, row, { idempotency, answer: { status: 201, body: answer, headers: { Location: endpoint.links.self.href } }, setupEvent });
   } catch (err) {
@@ -144,7 +144,7 @@ export async function updateEndpointHandler(request: RouteRequest, env: Env, ctx
   const endpoint = toEndpoint(next, caller.testmode, base);
   const answer = JSON.stringify(endpoint);
   const event = url !== undefined && url !== current.url ? newEvent("webhook.setup", current.id, now) : undefined;
-  const setupEvent = event && { eventId: event.eventId, body: eventBody(event, caller.testmode, endpoint, base), now };
+  const setupEvent = event && { eventId: event.eventId, body: eventBody(event, caller.testmode, answer, base), now };
   let updated: boolean;
   try {
     updated = await updateEndpoint(request.db, caller, next, { idempotency, answer: { status: 200, body: answer, headers: {} }, setupEvent });

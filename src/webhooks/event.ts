@@ -25,19 +25,14 @@ export function newEvent(eventName: EventName, entityId: string, now: number): N
   return { eventId: newId("webhook_event_", now), eventName, entityType: eventName === "webhook.setup" ? "webhook" : "customer", entityId, eventCreatedAt: isoSeconds(now), now };
 }
 
-/** The WebhookEvent as the Worker renders it (the SQL rendering in repository.ts keeps the same keys, in this order). */
-export const eventBody = (e: NewEvent, testmode: boolean, object: object | null, base: string) =>
-  JSON.stringify({
-    id: e.eventId,
-    resource: "webhook_event",
-    eventName: e.eventName,
-    entityType: e.entityType,
-    entityId: e.entityId,
-    createdAt: e.eventCreatedAt,
-    testmode,
-    object,
-    links: { self: link(`${base}/v1/webhook-events/${e.eventId}`) },
-  });
+/**
+ * The WebhookEvent as the Worker renders it (the SQL rendering in repository.ts keeps the same keys, in this order).
+ * `objectJson` is the object already serialised (for the answer too), or null.
+ */
+export function eventBody(e: NewEvent, testmode: boolean, objectJson: string | null, base: string): string {
+  const head = JSON.stringify({ id: e.eventId, resource: "webhook_event", eventName: e.eventName, entityType: e.entityType, entityId: e.entityId, createdAt: e.eventCreatedAt, testmode });
+  return `${head.slice(0, -1)},"object":${objectJson ?? "null"},"links":${JSON.stringify({ self: link(`${base}/v1/webhook-events/${e.eventId}`) })}}`;
+}
 
 /** After commit: hand the event to the delivery queue without delaying the answer. A lost send is found by the sweep. */
 export function deliverLater(env: Env, ctx: ExecutionContext, caller: Caller, eventId: string): void {

@@ -6,11 +6,11 @@ import { hmacSha256, toBase64, toHex } from "../lib/crypto";
  * WebhookSignatureValidator checks). `webhook-signature`: `v1,<base64 HMAC of "id.timestamp.body">` for each secret
  * still valid (the previous one for 24 hours after a rotation), space-separated.
  */
-export async function signatureHeaders(body: string, eventId: string, timestamp: number, secrets: [string, ...string[]]): Promise<Record<string, string>> {
+export function signatureHeaders(body: string, eventId: string, timestamp: number, secrets: [string, ...string[]]): Record<string, string> {
   const signed = `${eventId}.${timestamp}.${body}`;
-  const standard = await Promise.all(secrets.map(async (secret) => `v1,${toBase64(await hmacSha256(secret, signed))}`));
+  const standard = secrets.map((secret) => `v1,${toBase64(hmacSha256(secret, signed))}`);
   return {
-    "Vatly-Signature": toHex(await hmacSha256(secrets[0], body)),
+    "Vatly-Signature": toHex(hmacSha256(secrets[0], body)),
     "webhook-id": eventId,
     "webhook-timestamp": String(timestamp),
     "webhook-signature": standard.join(" "),
