@@ -13,9 +13,9 @@ import { createHash } from "node:crypto";
 import { shardBinding } from "../src/lib/shards";
 import { listKeys, updateKeys } from "./keys";
 import { configuredShards, execute, literal, queryEach, type Row } from "./shards";
-import { cli, type Target } from "./wrangler";
+import { cli, targetFrom, targetOptions, type Target } from "./wrangler";
 
-const USAGE = `Usage: npm run account:move -- --account <id> --to <shard> [--remote] [--persist-to <dir>] [--settle <seconds>]
+const USAGE = `Usage: npm run account:move -- --account <id> --to <shard> [--remote [--env staging|production]] [--persist-to <dir>] [--settle <seconds>]
 
 Moves every row of the account to shard <shard> (0 is DB, 1 is DB_1, ...) and points its API keys there. Writes of the
 account get 503 + Retry-After while it runs; reads keep working. --settle is how long to wait for API-key caches
@@ -85,15 +85,13 @@ export async function moveAccount(account: string, to: number, target: Target, s
   log(`${account} is served from ${shardBinding(to)}.`);
 }
 
-const { values } = cli(USAGE, {
-  account: { type: "string" }, to: { type: "string" }, remote: { type: "boolean" }, "persist-to": { type: "string" }, settle: { type: "string" },
-});
+const { values } = cli(USAGE, { account: { type: "string" }, to: { type: "string" }, settle: { type: "string" }, ...targetOptions });
 const to = Number(values.to);
 if (!values.account || !Number.isInteger(to)) {
   console.error(USAGE);
   process.exit(2);
 }
-const target: Target = { remote: values.remote ?? false, persistTo: values["persist-to"] };
+const target: Target = targetFrom(values);
 moveAccount(values.account, to, target, values.settle === undefined ? (target.remote ? 130 : 65) : Number(values.settle)).catch((err: unknown) => {
   console.error((err as Error).message);
   process.exit(1);

@@ -7,12 +7,14 @@ import { createKey } from "./keys";
 import { migrateAll } from "./shards";
 import { cli } from "./wrangler";
 
-const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...] [--inspector-port <port>]
+const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...] [--inspector-port <port>] [--test-scheduled]
 
 Serves the API on http://127.0.0.1:$PORT (default 8787) with local D1, KV and Queues under .wrangler/state
 (or --persist-to), and prints a working local test key. DEV_ACCOUNT names the account (default acct_local).`;
 
-const { values } = cli(USAGE, { "persist-to": { type: "string" }, var: { type: "string", multiple: true }, "inspector-port": { type: "string" } });
+const { values } = cli(USAGE, {
+  "persist-to": { type: "string" }, var: { type: "string", multiple: true }, "inspector-port": { type: "string" }, "test-scheduled": { type: "boolean" },
+});
 const port = process.env.PORT ?? "8787";
 const accountId = process.env.DEV_ACCOUNT ?? "acct_local";
 const target = { remote: false, persistTo: values["persist-to"] };
@@ -39,6 +41,7 @@ Local test key for account ${accountId} (local KV only):
 const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : [])];
 for (const v of values.var ?? []) args.push("--var", v);
 if (values["inspector-port"]) args.push("--inspector-port", values["inspector-port"]);
+if (values["test-scheduled"]) args.push("--test-scheduled"); // GET /__scheduled?cron=... runs a Cron Trigger
 const dev = spawn("wrangler", args, { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

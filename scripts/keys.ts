@@ -3,7 +3,7 @@ import { createHash, randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
 import { configuredShards, literal, placeByHash, query } from "./shards";
-import { cli, targetArgs, wrangler, type Target } from "./wrangler";
+import { cli, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 export const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
@@ -81,19 +81,17 @@ export function updateKeys(accountId: string, target: Target, change: (stored: S
 }
 
 const USAGE = `Usage:
-  npm run key:create -- --account <id> --mode test|live [--shard <n>] [--remote] [--persist-to <dir>]
-  npm run key:revoke -- <key> [--remote] [--persist-to <dir>]
-  npm run key:list -- --account <id> [--remote] [--persist-to <dir>]
+  npm run key:create -- --account <id> --mode test|live [--shard <n>] [--remote [--env staging|production]] [--persist-to <dir>]
+  npm run key:revoke -- <key> [--remote [--env staging|production]] [--persist-to <dir>]
+  npm run key:list -- --account <id> [--remote [--env staging|production]] [--persist-to <dir>]
 
 Local KV (what \`npm run dev\` serves) unless --remote. The key is stored hashed; key:create prints it once, as its last line.
 A new account is placed on a shard by a stable hash of its id (or --shard); an existing one keeps its shard.`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [command, ...rest] = process.argv.slice(2);
-  const { values, positionals } = cli(USAGE, {
-    account: { type: "string" }, mode: { type: "string" }, shard: { type: "string" }, remote: { type: "boolean" }, "persist-to": { type: "string" },
-  }, rest, command === "revoke");
-  const target: Target = { remote: values.remote ?? false, persistTo: values["persist-to"] };
+  const { values, positionals } = cli(USAGE, { account: { type: "string" }, mode: { type: "string" }, shard: { type: "string" }, ...targetOptions }, rest, command === "revoke");
+  const target = targetFrom(values);
   try {
     if (command === "create") {
       const shard = values.shard === undefined ? undefined : Number(values.shard);

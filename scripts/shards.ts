@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { shardBinding } from "../src/lib/shards";
-import { cli, targetArgs, wrangler, type Target } from "./wrangler";
+import { cli, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
 
 /** The shard numbers configured in wrangler.toml, in order (DB is 0, DB_N is N). */
 export function configuredShards(config = readFileSync("wrangler.toml", "utf8")): number[] {
@@ -50,9 +50,7 @@ export function migrateAll(target: Target): void {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = cli("Usage: npm run db:migrate [-- --remote] [--persist-to <dir>]\n\nApplies migrations/ to every shard (DB, DB_1, ... in wrangler.toml).", {
-    remote: { type: "boolean" }, "persist-to": { type: "string" },
-  });
-  migrateAll({ remote: values.remote ?? false, persistTo: values["persist-to"] });
+  const { values } = cli("Usage: npm run db:migrate [-- --remote [--env staging|production]] [--persist-to <dir>]\n\nApplies migrations/ to every shard (DB, DB_1, ... in wrangler.toml).", targetOptions);
+  migrateAll(targetFrom(values));
   console.log(`Migrations applied to shards ${configuredShards().map(shardBinding).join(", ")} (${values.remote ? "remote" : "local"}).`);
 }

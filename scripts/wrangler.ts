@@ -6,9 +6,19 @@ export interface Target {
   remote: boolean;
   /** Local state directory (wrangler's --persist-to); default .wrangler/state, the one `npm run dev` serves. */
   persistTo?: string;
+  /** A wrangler.toml environment (staging, production) for remote resources. */
+  env?: string;
 }
 
-export const targetArgs = ({ remote, persistTo }: Target) => (remote ? ["--remote"] : ["--local", ...(persistTo ? ["--persist-to", persistTo] : [])]);
+export const targetArgs = ({ remote, persistTo, env }: Target) => [
+  ...(remote ? ["--remote"] : ["--local", ...(persistTo ? ["--persist-to", persistTo] : [])]),
+  ...(env ? ["--env", env] : []),
+];
+
+/** The flags every script takes to choose where it works. */
+export const targetOptions = { remote: { type: "boolean" }, "persist-to": { type: "string" }, env: { type: "string" } } as const;
+export const targetFrom = (values: { remote?: boolean; "persist-to"?: string; env?: string }): Target =>
+  ({ remote: values.remote ?? false, persistTo: values["persist-to"], env: values.env });
 
 export function wrangler(args: string[]): string {
   const result = spawnSync("wrangler", args, {
