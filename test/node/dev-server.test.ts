@@ -1,9 +1,10 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const PORT = String(18000 + Math.floor(Math.random() * 1000));
@@ -207,6 +208,45 @@ describe("account:move", () => {
     expect(rowsOn("DB_1", `SELECT count(*) AS n FROM customers WHERE account_id = '${account}'`)[0]!.n).toBe(created.length + 2);
   }, 120_000);
 });
+
+// A real browser: Debian's chromium (`.ci/run` installs it when missing), driven by playwright-core.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+if (!existsSync(CHROMIUM)) {
+  console.log(`The /docs browser test was not run: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`);
+} else {
+  describe("GET /docs in a real browser", () => {
+    it("lists every operation of the document, and the try-it console reaches npm run dev", async () => {
+      const key = /export VATLY_API_KEY=(test_[A-Za-z0-9]{32,})/.exec(output)![1]!;
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+      try {
+        const page = await browser.newPage();
+        const outside: string[] = [];
+        const answered: string[] = [];
+        page.on("request", (r) => void (new URL(r.url()).host !== `127.0.0.1:${PORT}` && outside.push(r.url())));
+        page.on("response", (r) => answered.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`));
+        await page.goto(`${BASE}/docs`);
+        const document = JSON.parse(readFileSync("openapi.json", "utf8")) as { paths: Record<string, Record<string, { summary?: string }>> };
+        const summaries = Object.values(document.paths).flatMap((ops) => Object.values(ops).flatMap((op) => (op.summary ? [op.summary] : [])));
+        expect(summaries.length).toBe(20); // every operation of the document, HEAD included
+        await page.getByText(summaries[0]!).first().waitFor();
+        for (const summary of summaries) expect(await page.getByText(summary, { exact: true }).count(), summary).toBeGreaterThan(0);
+
+        // The console: "List customers", with the local key as bearer token, sent to this server.
+        const summary = "List customers, newest first, with ID cursors.";
+        await page.getByRole("button", { name: /^List customers, newest first, with ID cursors\.\s*HTTP Method:\s*GET/i }).first().click();
+        const section = page.locator("section", { has: page.getByRole("heading", { name: summary, exact: true }) }).first();
+        await section.getByRole("button", { name: /Test Request/ }).first().click();
+        await page.getByPlaceholder("Token").last().fill(key); // the console's (the page has one too)
+        await page.getByRole("button", { name: /^Send/ }).first().click();
+        await page.getByText("200 OK").first().waitFor({ timeout: 15_000 });
+        expect(answered).toContain("GET /v1/customers 200");
+        expect(outside).toEqual([]); // no CDN, fonts or telemetry
+      } finally {
+        await browser.close();
+      }
+    });
+  });
+}
 
 describe("README", () => {
   // Every shell block of the README that calls the local API, run as printed (only the port differs).
