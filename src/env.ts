@@ -1,26 +1,7 @@
 import type { IRequestStrict } from "itty-router";
 
-export interface Env {
-  DB: D1Database;
-  API_KEYS: KVNamespace;
-  /** Overrides the request origin in `links` (e.g. "https://api.example.com"). Empty: use the request's origin. */
-  PUBLIC_BASE_URL?: string;
-  /** Requests per account and mode per period, from `[[ratelimits]]` in wrangler.toml. */
-  RATE_LIMITER?: RateLimit;
-  /** Requests without a valid key, per client address (CF-Connecting-IP). */
-  AUTH_RATE_LIMITER?: RateLimit;
-  /** How long an isolate trusts what KV said about an API key (default 60; account:move waits this long). */
-  API_KEY_CACHE_SECONDS?: string;
-  /** The period of the limiters in seconds, sent as Retry-After. */
-  RATE_LIMIT_PERIOD_SECONDS?: string;
-  /** Webhook deliveries (producer) and the events that ran out of attempts. */
-  WEBHOOK_QUEUE: Queue<DeliveryMessage>;
-  WEBHOOK_DEAD_LETTERS: Queue<DeliveryMessage>;
-  /** base64 of the 32-byte AES key that encrypts endpoint secrets at rest (a Worker secret). */
-  WEBHOOK_SECRET_KEY?: string;
-  /** Seconds to wait before each retry of a failed delivery, comma-separated; its length + 1 is the number of attempts. */
-  WEBHOOK_RETRY_DELAYS?: string;
-}
+/** The Worker's bindings and vars: generated from wrangler.toml by `npm run cf-typegen` (worker-configuration.d.ts). */
+export type Env = Cloudflare.Env;
 
 /** A queue message: which event to deliver. The consumer reads everything else from D1. */
 export interface DeliveryMessage {

@@ -11,8 +11,10 @@ export const DEFAULT_RETRY_DELAYS = [30, 120, 600, 1800, 3600, 7200, 21600, 4320
 export const DELIVERY_TIMEOUT_MS = 10_000;
 
 export function retryDelays(env: Env): number[] {
-  const configured = env.WEBHOOK_RETRY_DELAYS?.split(",").map((s) => Number(s.trim()));
-  return configured?.length && configured.every((n) => Number.isInteger(n) && n >= 0 && n <= 43_200) ? configured : DEFAULT_RETRY_DELAYS;
+  if (!env.WEBHOOK_RETRY_DELAYS?.trim()) return DEFAULT_RETRY_DELAYS;
+  const configured = env.WEBHOOK_RETRY_DELAYS.split(",").map((s) => (s.trim() === "" ? NaN : Number(s)));
+  // Queues accept a retry delay of at most 12 hours.
+  return configured.every((n) => Number.isInteger(n) && n >= 0 && n <= 43_200) ? configured : DEFAULT_RETRY_DELAYS;
 }
 
 export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {

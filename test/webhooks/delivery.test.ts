@@ -123,7 +123,9 @@ describe("delivery (the queue consumer)", () => {
   it("takes its retry schedule from WEBHOOK_RETRY_DELAYS (what the end-to-end run shortens), ignoring a malformed one", () => {
     expect(retryDelays({ ...env, WEBHOOK_RETRY_DELAYS: "1,2,3" })).toEqual([1, 2, 3]);
     expect(retryDelays({ ...env, WEBHOOK_RETRY_DELAYS: "1,x" })).toEqual(DEFAULT_RETRY_DELAYS);
-    expect(retryDelays({ ...env, WEBHOOK_RETRY_DELAYS: undefined })).toEqual(DEFAULT_RETRY_DELAYS);
+    expect(retryDelays({ ...env, WEBHOOK_RETRY_DELAYS: "1,,2" })).toEqual(DEFAULT_RETRY_DELAYS);
+    expect(retryDelays({ ...env, WEBHOOK_RETRY_DELAYS: "50000" })).toEqual(DEFAULT_RETRY_DELAYS);
+    expect(retryDelays({ ...env, WEBHOOK_RETRY_DELAYS: "" })).toEqual(DEFAULT_RETRY_DELAYS);
     expect(retryDelays(env)).toEqual(DEFAULT_RETRY_DELAYS); // wrangler.toml states the default
   });
 });
