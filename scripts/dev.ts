@@ -17,7 +17,8 @@ const { values } = cli(USAGE, {
 });
 const port = process.env.PORT ?? "8787";
 const accountId = process.env.DEV_ACCOUNT ?? "acct_local";
-const target = { remote: false, persistTo: values["persist-to"] };
+const persistTo = values["persist-to"] ?? process.env.VATLY_PERSIST_TO;
+const target = { remote: false, persistTo };
 
 // The AES key that encrypts endpoint secrets at rest is a Worker secret; locally it lives in the git-ignored .dev.vars.
 const devVars = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "";
@@ -38,7 +39,7 @@ Local test key for account ${accountId} (local KV only):
   curl -H "Authorization: Bearer $VATLY_API_KEY" http://127.0.0.1:${port}/v1/customers
 `);
 
-const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : [])];
+const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(persistTo ? ["--persist-to", persistTo] : [])];
 for (const v of values.var ?? []) args.push("--var", v);
 if (values["inspector-port"]) args.push("--inspector-port", values["inspector-port"]);
 if (values["test-scheduled"]) args.push("--test-scheduled"); // GET /__scheduled?cron=... runs a Cron Trigger

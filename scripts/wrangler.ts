@@ -4,13 +4,13 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export interface Target {
   remote: boolean;
-  /** Local state directory (wrangler's --persist-to); default .wrangler/state, the one `npm run dev` serves. */
+  /** Local state directory (wrangler's --persist-to); default $VATLY_PERSIST_TO, else .wrangler/state (what `npm run dev` serves). */
   persistTo?: string;
   /** A wrangler.toml environment (staging, production) for remote resources. */
   env?: string;
 }
 
-export const targetArgs = ({ remote, persistTo, env }: Target) => [
+export const targetArgs = ({ remote, persistTo = process.env.VATLY_PERSIST_TO, env }: Target) => [
   ...(remote ? ["--remote"] : ["--local", ...(persistTo ? ["--persist-to", persistTo] : [])]),
   ...(env ? ["--env", env] : []),
 ];
