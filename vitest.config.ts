@@ -9,6 +9,7 @@ export default defineConfig({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+          SCHEMA_RUNS: process.env.SCHEMA_RUNS ?? "",
           // A fixed test key for the AES-GCM encryption of endpoint secrets (a Worker secret in a deployment).
           WEBHOOK_SECRET_KEY: btoa("vitest-only-webhook-secret-key!!"),
         },

@@ -9,6 +9,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       DB_1: D1Database;
       FUZZ_RUNS: string;
+      SCHEMA_RUNS: string;
       TEST_RATE_LIMITER: RateLimit;
       TEST_AUTH_RATE_LIMITER: RateLimit;
     }

@@ -1,7 +1,7 @@
 // The Customer's writable fields, validated alike on create and update. Lengths count characters (Unicode code
 // points), as Laravel's validator (Vatly's) does: an emoji is one character.
 import * as v from "valibot";
-import { characters } from "../lib/text";
+import { characters, stated, WELL_FORMED, WELL_FORMED_NOT_BLANK } from "../lib/text";
 
 // ASCII addresses only: a dot-atom local part, and a domain of LDH labels whose top level is letters or Punycode.
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
@@ -32,7 +32,7 @@ export const Name = v.nullable(
     v.trim(),
     v.nonEmpty("The name field must not be empty."),
     characters(1, 255, "The name field must not be greater than 255 characters."),
-    v.check((s) => s.isWellFormed(), "The name field must be valid Unicode text."),
+    stated(v.check((s: string) => s.isWellFormed(), "The name field must be valid Unicode text."), { pattern: WELL_FORMED_NOT_BLANK }),
   ),
 );
 
@@ -43,15 +43,15 @@ export const MAX_METADATA_KEYS = 50;
 const MetadataKey = v.pipe(
   v.string(),
   characters(1, 40, "Metadata keys must be between 1 and 40 characters."),
-  v.check((s) => s.isWellFormed(), "Metadata keys must be valid Unicode text."),
+  stated(v.check((s: string) => s.isWellFormed(), "Metadata keys must be valid Unicode text."), { pattern: WELL_FORMED }),
   // Refused by the rawCheck below (valibot's record() would drop them silently); stated here for the OpenAPI document.
-  Object.assign(v.check((s: string) => !RESERVED_KEYS.includes(s)), { jsonSchema: { not: { enum: RESERVED_KEYS } } }),
+  stated(v.check((s: string) => !RESERVED_KEYS.includes(s)), { not: { enum: RESERVED_KEYS } }),
 );
 
 const MetadataValue = v.pipe(
   v.string("Each metadata value must be a string."),
   characters(0, 500, "Each metadata value must not be greater than 500 characters."),
-  v.check((s) => s.isWellFormed(), "Each metadata value must be valid Unicode text."),
+  stated(v.check((s: string) => s.isWellFormed(), "Each metadata value must be valid Unicode text."), { pattern: WELL_FORMED }),
 );
 
 const isObject = (m: unknown): m is Record<string, unknown> => typeof m === "object" && m !== null && !Array.isArray(m);

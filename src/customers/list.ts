@@ -11,8 +11,8 @@ export const ListCustomersQuery = pageQuerySchema(CUSTOMER_ID, "a customer id (c
   email: v.optional(
     v.pipe(
       single("email"),
+      v.regex(/\S/, "The email parameter must not be blank."),
       v.trim(),
-      v.nonEmpty("The email parameter must not be blank."),
       v.maxLength(254, "The email parameter must not be greater than 254 characters."),
     ),
   ),
