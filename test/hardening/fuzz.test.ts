@@ -37,7 +37,10 @@ const metadata = fc.oneof(
 );
 const name = fc.oneof(text, fc.constant(null), fc.integer(), fc.constant("😀".repeat(255)), fc.constant("😀".repeat(256)));
 const metadataPatch = fc.oneof(metadata, fc.dictionary(fc.constantFrom("a", "b", "c", "k1"), fc.option(fc.string({ maxLength: 10 }), { nil: null }), { maxKeys: 4 }));
+const url = fc.oneof(fc.webUrl(), fc.constantFrom("http://127.0.0.1:9/h", "https://user:pw@x.example/h", "ftp://x.example", "/relative", "https://x.example/" + "a".repeat(2100)), text);
 const jsonBody = fc.oneof(
+  // Webhook endpoint bodies, valid and not.
+  fc.record({ url, secret: fc.oneof(text, fc.string({ minLength: 10, maxLength: 40 })), extra: fc.anything({ maxDepth: 1 }) }, { requiredKeys: [] }),
   fc.record({ email, name, metadata, extra: fc.anything({ maxDepth: 2 }) }, { requiredKeys: [] }),
   // Mostly valid updates, so PATCH reaches its success and merge paths too.
   fc.record({ email: fc.oneof(fc.emailAddress(), email), name, metadata: metadataPatch, id: fc.string(), createdAt: fc.string() }, { requiredKeys: [] }),
@@ -76,6 +79,10 @@ const path = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 39 }).map((i) => `/v1/customers/${knownIds[i] ?? "cus_x"}`) },
   { weight: 1, arbitrary: fc.constantFrom("/v1/customers/%E0%A4%A", "/v1/customers/%00", "/v1/customers/..", "/v1/customers/a/b", "/v1", "/", "/v2/customers", "//v1/customers") },
   { weight: 1, arbitrary: fc.webPath() },
+  { weight: 2, arbitrary: fc.constantFrom("/v1/webhook-endpoints", "/v1/webhook-endpoints/") },
+  { weight: 1, arbitrary: fc.oneof(fc.stringMatching(/^webhook_[0-9A-Za-z]{22}$/), text).map((id) => `/v1/webhook-endpoints/${encodeURIComponent(id.toWellFormed())}`) },
+  { weight: 1, arbitrary: fc.oneof(fc.stringMatching(/^webhook_event_[0-9A-Za-z]{22}$/), text).map((id) => `/v1/webhook-events/${encodeURIComponent(id.toWellFormed())}`) },
+  { weight: 1, arbitrary: fc.constant("/v1/webhook-events") },
 );
 
 type Auth = { kind: "valid" | "revoked" | "bad"; header?: string };
@@ -106,8 +113,25 @@ const request = fc.record({
 });
 
 function expectedStatuses(method: string, pathname: string, authKind: Auth["kind"]): number[] {
-  const list = pathname === "/v1/customers" || pathname === "/v1/customers/";
-  const one = /^\/v1\/customers\/[^/]+\/?$/.test(pathname) && !list;
+  const collection = /^\/v1\/(customers|webhook-endpoints|webhook-events)\/?$/.exec(pathname)?.[1];
+  const member = collection ? undefined : /^\/v1\/(customers|webhook-endpoints|webhook-events)\/[^/]+\/?$/.exec(pathname)?.[1];
+  if (collection === "webhook-events" || member === "webhook-events") {
+    if (!["GET", "HEAD"].includes(method)) return [405];
+    if (authKind === "bad") return [401, 403, 429];
+    if (authKind === "revoked") return [403, 429];
+    return collection ? [200, 422, 429] : [200, 404, 429];
+  }
+  if (collection === "webhook-endpoints" || member === "webhook-endpoints") {
+    if (!(collection ? ["GET", "HEAD", "POST"] : ["GET", "HEAD", "PATCH", "DELETE"]).includes(method)) return [405];
+    if (authKind === "bad") return [401, 403, 429];
+    if (authKind === "revoked") return [403, 429];
+    if (collection) return method === "POST" ? [201, 400, 409, 413, 415, 422, 429] : [200, 422, 429];
+    if (method === "PATCH") return [200, 400, 404, 409, 413, 415, 422, 429];
+    if (method === "DELETE") return [204, 400, 404, 409, 429];
+    return [200, 404, 429];
+  }
+  const list = collection === "customers";
+  const one = member === "customers";
   if (!list && !one) return [404];
   if (!(list ? ["GET", "HEAD", "POST"] : ["GET", "HEAD", "PATCH", "DELETE"]).includes(method)) return [405];
   if (authKind === "bad") return [401, 403, 429];
@@ -162,6 +186,11 @@ describe(`fuzz: ${RUNS} generated requests`, () => {
         const body = (await response.json()) as Record<string, unknown>;
         if (response.status >= 400) expect(typeof body.message).toBe("string");
 
+        if (url.pathname.startsWith("/v1/webhook-")) {
+          // The secret is write-only: never echoed, whatever was sent.
+          if (response.status < 300) expect(JSON.stringify(body)).not.toMatch(/"secret"/);
+          return;
+        }
         if (response.status === 201 || (response.status === 200 && r.method === "PATCH")) {
           // Whatever was accepted obeys the schema, and is what a later GET returns.
           const customer = body as { id: string; email: string; name: string | null; metadata: Record<string, unknown> };
