@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { CUSTOMER_ID } from "../lib/ids";
 import { link, LinkSchema } from "../lib/links";
+import { listSchema } from "../lib/pagination";
 
 /** A customer row as the repository reads it. */
 export interface CustomerRow {
@@ -40,8 +41,4 @@ export const CustomerSchema = v.object({
   links: v.object({ self: LinkSchema }),
 });
 
-export const CustomerListSchema = v.object({
-  data: v.array(CustomerSchema),
-  count: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)),
-  links: v.object({ self: LinkSchema, next: v.nullable(LinkSchema), prev: v.nullable(LinkSchema) }),
-});
+export const CustomerListSchema = listSchema(CustomerSchema);

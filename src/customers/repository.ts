@@ -1,7 +1,7 @@
 // Every query on customers and their tombstones, and the idempotency answers that carry a customer.
 // Built once per isolate with drizzle's query builder and bound per request (db/query.ts).
-import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from "drizzle-orm";
-import { bind, build, p, scope } from "../db/query";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { bind, build, fetchPage, p, pageQueries, scope } from "../db/query";
 import { customers, customerTombstones, idempotencyKeys, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import { toHex } from "../lib/crypto";
@@ -67,20 +67,8 @@ const mergedMetadata = sql`CASE ${p("metadataMode")}
   WHEN 'clear' THEN '{}'
   ELSE json_patch(${customers.metadata}, ${p("metadataPatch")}) END`;
 
-type PageDirection = "newest" | "olderThan" | "newerThan";
-const pageQuery = (direction: PageDirection, byEmail: boolean) => {
-  const cursor = { newest: undefined, olderThan: lt(customers.id, p("cursor")), newerThan: gt(customers.id, p("cursor")) }[direction];
-  return select()
-    .where(and(inScope, cursor, byEmail ? emailIs : undefined))
-    .orderBy(direction === "newerThan" ? asc(customers.id) : desc(customers.id))
-    .limit(p("limit"))
-    .toSQL();
-};
-const pages = {
-  newest: { all: pageQuery("newest", false), byEmail: pageQuery("newest", true) },
-  olderThan: { all: pageQuery("olderThan", false), byEmail: pageQuery("olderThan", true) },
-  newerThan: { all: pageQuery("newerThan", false), byEmail: pageQuery("newerThan", true) },
-};
+const pages = pageQueries(customers.id, (cursor, order, filter) =>
+  select().where(and(inScope, cursor, filter === "byEmail" ? emailIs : undefined)).orderBy(order).limit(p("limit")).toSQL(), ["byEmail"]);
 
 const queries = {
   findCustomer: select().where(isCustomer).toSQL(),
@@ -171,28 +159,13 @@ export async function findCustomer(db: Database, caller: Caller, id: string): Pr
  * cursor names a customer of the caller (or a deleted one). One D1 round trip: the cursor check and the page are one batch.
  */
 export async function listCustomers(db: Database, caller: Caller, q: PageQuery & { email?: string }) {
-  const cursor = q.startingAfter ?? q.endingBefore;
-  const values = { ...scope(caller), cursor, email: q.email, limit: q.limit + 1 };
-  const direction: PageDirection = q.endingBefore ? "newerThan" : q.startingAfter ? "olderThan" : "newest";
-  const page = bind(db, pages[direction][q.email === undefined ? "all" : "byEmail"], values);
-
-  let stored: StoredCustomer[];
-  let cursorExists = true;
-  if (cursor) {
-    const [found, pageResult] = await db.batch<StoredCustomer>([bind(db, queries.cursorExists, values), page]);
-    cursorExists = found!.results.length > 0;
-    stored = pageResult!.results;
-  } else {
-    stored = (await page.all<StoredCustomer>()).results;
-  }
-  const hasMore = stored.length > q.limit;
-  const rows = stored.slice(0, q.limit).map(toRow);
-  if (q.endingBefore) rows.reverse();
-  return { rows, hasMore, cursorExists };
+  const filter = q.email === undefined ? "all" : "byEmail";
+  const page = await fetchPage<StoredCustomer>(db, pages, queries.cursorExists, filter, { ...scope(caller), email: q.email }, q);
+  return { ...page, rows: page.rows.map(toRow) };
 }
 
 /** What a write needs beyond the change itself: the link base for stored answers, the request's key, the event it records. */
-export interface WriteContext {
+interface WriteContext {
   base: string;
   idempotency?: IdempotentWrite;
   event: NewEvent;
@@ -228,7 +201,7 @@ export interface CustomerChanges {
   metadata?: Record<string, string | null> | null;
 }
 
-export type WriteOutcome<T> = { ok: T; deliver: boolean } | { failed: "not_found" | "precondition_failed" | "too_many_keys" };
+type WriteOutcome<T> = { ok: T; deliver: boolean } | { failed: "not_found" | "precondition_failed" | "too_many_keys" };
 
 /**
  * Applies the changes atomically in one UPDATE (the metadata merge and its limit in SQL, the If-Match in the WHERE),

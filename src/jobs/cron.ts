@@ -5,7 +5,7 @@ import { expiredBefore } from "../pipeline/idempotency";
 import { deleteExpiredIdempotencyKeys } from "../pipeline/idempotency.repository";
 import { claimOverdueEvents, deleteEventsBefore } from "../webhooks/repository";
 
-export const SWEEP_CRON = "*/5 * * * *";
+const SWEEP_CRON = "*/5 * * * *";
 /** A pending event whose attempt is this overdue lost its queue message (a send that failed after commit). */
 export const SWEEP_GRACE_MS = 5 * 60 * 1000;
 export const EVENT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;

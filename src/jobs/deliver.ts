@@ -8,7 +8,7 @@ import { loadDelivery, markNoEndpoint, recordAttempt } from "../webhooks/reposit
 
 /** Seconds before each retry; 9 retries (10 attempts) over about 34 hours, unless WEBHOOK_RETRY_DELAYS says otherwise. */
 export const DEFAULT_RETRY_DELAYS = [30, 120, 600, 1800, 3600, 7200, 21600, 43200, 43200];
-export const DELIVERY_TIMEOUT_MS = 10_000;
+const DELIVERY_TIMEOUT_MS = 10_000;
 
 export function retryDelays(env: Env): number[] {
   if (!env.WEBHOOK_RETRY_DELAYS?.trim()) return DEFAULT_RETRY_DELAYS;

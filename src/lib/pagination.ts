@@ -2,7 +2,7 @@
 // id cursors, plus a collection's own filters), and the page's links.
 import * as v from "valibot";
 import { failValidation } from "../pipeline/errors";
-import { link, type Link } from "./links";
+import { link, LinkSchema, type Link } from "./links";
 
 export const DEFAULT_LIMIT = 10;
 const LIMIT_MESSAGE = "The limit parameter must be an integer between 1 and 100.";
@@ -61,7 +61,7 @@ export function parsePageQuery<S extends v.GenericSchema<unknown, Partial<PageQu
 }
 
 /** The cursor parameter a page was asked with, if any. */
-export const cursorOf = (q: PageQuery) => (q.startingAfter ? "startingAfter" : q.endingBefore ? "endingBefore" : null);
+const cursorOf = (q: PageQuery) => (q.startingAfter ? "startingAfter" : q.endingBefore ? "endingBefore" : null);
 
 /** 422 on the cursor parameter when it names nothing of the caller's (it never says whether it exists elsewhere). */
 export function requireCursor(q: PageQuery, exists: boolean, noun: string): void {
@@ -87,3 +87,11 @@ export function pageLinks(collectionUrl: string, filters: string, q: PageQuery, 
     prev: newer && first ? page(`endingBefore=${first}`) : null,
   };
 }
+
+/** The list envelope of a collection (for the OpenAPI document and the tests): at most `max` items per page. */
+export const listSchema = <T extends v.GenericSchema>(item: T, max = 100) =>
+  v.object({
+    data: v.pipe(v.array(item), v.maxLength(max)),
+    count: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(max)),
+    links: v.object({ self: LinkSchema, next: v.nullable(LinkSchema), prev: v.nullable(LinkSchema) }),
+  });

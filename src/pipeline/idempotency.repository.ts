@@ -16,7 +16,7 @@ const findRecord = build
 const deleteExpiredKey = build.delete(idempotencyKeys).where(and(keyInScope, lt(idempotencyKeys.createdAt, p("expiredBefore")))).toSQL();
 const deleteExpiredKeys = build.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, p("expiredBefore"))).toSQL();
 
-export interface StoredAnswer {
+interface StoredAnswer {
   fingerprint: string;
   status: number;
   body: string | null;

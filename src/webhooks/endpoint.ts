@@ -5,7 +5,7 @@ import type { Caller, Env, RouteRequest } from "../env";
 import { ENDPOINT_ID, isoSeconds, newId } from "../lib/ids";
 import { link, LinkSchema } from "../lib/links";
 import { characters } from "../lib/text";
-import { pageLinks, pageQuerySchema, parsePageQuery, requireCursor } from "../lib/pagination";
+import { listSchema, pageLinks, pageQuerySchema, parsePageQuery, requireCursor } from "../lib/pagination";
 import { uniqueViolation } from "../pipeline/database";
 import { fail, failValidation, fieldErrors, refusedFields } from "../pipeline/errors";
 import { replayWinner } from "../pipeline/idempotency";
@@ -14,7 +14,7 @@ import { deleteEndpoint, findEndpoint, insertEndpoint, listEndpoints, updateEndp
 import { encryptSecret } from "./secrets";
 
 /** How long the previous secret still signs (the Standard Webhooks header) after a rotation. */
-export const PREVIOUS_SECRET_MS = 24 * 60 * 60 * 1000;
+const PREVIOUS_SECRET_MS = 24 * 60 * 60 * 1000;
 
 const Url = v.pipe(
   v.string((issue) => (issue.input == null ? "The url field is required." : "The url field must be a string.")),
@@ -45,11 +45,7 @@ export const WebhookEndpointSchema = v.object({
   createdAt: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" })),
   links: v.object({ self: LinkSchema }),
 });
-export const WebhookEndpointListSchema = v.object({
-  data: v.pipe(v.array(WebhookEndpointSchema), v.maxLength(1)),
-  count: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1)),
-  links: v.object({ self: LinkSchema, next: v.nullable(LinkSchema), prev: v.nullable(LinkSchema) }),
-});
+export const WebhookEndpointListSchema = listSchema(WebhookEndpointSchema, 1);
 
 const toEndpoint = (row: Pick<EndpointRow, "id" | "url" | "createdAt">, testmode: boolean, base: string) => ({
   id: row.id,

@@ -4,12 +4,12 @@ import * as v from "valibot";
 import type { Caller, Env, RouteRequest } from "../env";
 import { EVENT_ID, isoSeconds, newId } from "../lib/ids";
 import { link, LinkSchema } from "../lib/links";
-import { pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../lib/pagination";
+import { listSchema, pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../lib/pagination";
 import { fail } from "../pipeline/errors";
 import { findEvent, listEvents } from "./repository";
 
-export const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
-export type EventName = (typeof EVENT_NAMES)[number];
+const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
+type EventName = (typeof EVENT_NAMES)[number];
 
 /** A new event's identity, fixed before the batch that writes it. */
 export interface NewEvent {
@@ -80,8 +80,4 @@ export const WebhookEventSchema = v.object({
   object: v.nullable(v.record(v.string(), v.unknown())),
   links: v.object({ self: LinkSchema }),
 });
-export const WebhookEventListSchema = v.object({
-  data: v.array(WebhookEventSchema),
-  count: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)),
-  links: v.object({ self: LinkSchema, next: v.nullable(LinkSchema), prev: v.nullable(LinkSchema) }),
-});
+export const WebhookEventListSchema = listSchema(WebhookEventSchema);

@@ -1,7 +1,7 @@
 // Every query on webhook endpoints, events and delivery attempts. (A customer write's own event is inserted by the
 // customers repository, in the customer's batch, with `eventJson` and `deliveryState` from here.)
-import { and, asc, desc, eq, gt, lt, sql, type SQL } from "drizzle-orm";
-import { bind, build, p, scope, type Scope } from "../db/query";
+import { and, asc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { bind, build, fetchPage, p, pageQueries, scope, type Scope } from "../db/query";
 import { idempotencyKeys, webhookAttempts, webhookEndpoints, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import type { PageQuery } from "../lib/pagination";
@@ -10,7 +10,7 @@ import { expiredBefore } from "../pipeline/idempotency";
 import { clearExpiredKey } from "../pipeline/idempotency.repository";
 
 /** 'pending' when the account and mode have an endpoint to deliver to, else 'none'; decided in the event's own insert. */
-export const deliveryState = sql<string>`CASE WHEN EXISTS (SELECT 1 FROM ${webhookEndpoints}
+const deliveryState = sql<string>`CASE WHEN EXISTS (SELECT 1 FROM ${webhookEndpoints}
   WHERE ${webhookEndpoints.accountId} = ${p("accountId")} AND ${webhookEndpoints.testmode} = ${p("testmode")}) THEN 'pending' ELSE 'none' END`;
 
 /** A WebhookEvent rendered in SQL around an object rendered in SQL (an update's result only exists in the database). */
@@ -68,19 +68,8 @@ const recordIfChanged = build.insert(idempotencyKeys).select(
 const eventSelect = () => build.select({ body: webhookEvents.body, id: webhookEvents.id }).from(webhookEvents);
 const eventInScope = and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")));
 const eventNameIs = eq(webhookEvents.eventName, p("eventName"));
-type Direction = "newest" | "olderThan" | "newerThan";
-const eventPage = (direction: Direction, byName: boolean) =>
-  eventSelect()
-    .where(and(eventInScope, byName ? eventNameIs : undefined,
-      { newest: undefined, olderThan: lt(webhookEvents.id, p("cursor")), newerThan: gt(webhookEvents.id, p("cursor")) }[direction]))
-    .orderBy(direction === "newerThan" ? asc(webhookEvents.id) : desc(webhookEvents.id))
-    .limit(p("limit"))
-    .toSQL();
-const eventPages = {
-  newest: { all: eventPage("newest", false), byName: eventPage("newest", true) },
-  olderThan: { all: eventPage("olderThan", false), byName: eventPage("olderThan", true) },
-  newerThan: { all: eventPage("newerThan", false), byName: eventPage("newerThan", true) },
-};
+const eventPages = pageQueries(webhookEvents.id, (cursor, order, filter) =>
+  eventSelect().where(and(eventInScope, cursor, filter === "byName" ? eventNameIs : undefined)).orderBy(order).limit(p("limit")).toSQL(), ["byName"]);
 
 const queries = {
   findEndpoint: build.select(endpointColumns).from(webhookEndpoints).where(isEndpoint).toSQL(),
@@ -144,7 +133,7 @@ export const listEndpoints = async (db: Database, caller: Caller) =>
   (await bind(db, queries.listEndpoints, scope(caller)).all<StoredEndpoint>()).results.map(toEndpointRow);
 
 /** What an endpoint write stores besides the endpoint: its idempotent answer and its webhook.setup event. */
-export interface EndpointWriteExtras {
+interface EndpointWriteExtras {
   idempotency?: IdempotentWrite;
   answer: { status: number; body: string; headers: Record<string, string> };
   setupEvent?: { eventId: string; body: string; now: number };
@@ -188,24 +177,9 @@ export const findEvent = async (db: Database, caller: Caller, id: string) =>
   (await bind(db, queries.findEvent, { ...scope(caller), id }).first<{ body: string }>())?.body;
 
 /** A page of events (their JSON bodies), newest first, as listCustomers pages customers. One round trip. */
-export async function listEvents(db: Database, caller: Caller, q: PageQuery & { eventName?: string }) {
-  const cursor = q.startingAfter ?? q.endingBefore;
-  const values = { ...scope(caller), cursor, eventName: q.eventName, limit: q.limit + 1 };
-  const direction: Direction = q.endingBefore ? "newerThan" : q.startingAfter ? "olderThan" : "newest";
-  const page = bind(db, eventPages[direction][q.eventName === undefined ? "all" : "byName"], values);
-  let rows: { body: string; id: string }[];
-  let cursorExists = true;
-  if (cursor) {
-    const [found, result] = await db.batch<{ body: string; id: string }>([bind(db, queries.eventCursorExists, values), page]);
-    cursorExists = found!.results.length > 0;
-    rows = result!.results;
-  } else {
-    rows = (await page.all<{ body: string; id: string }>()).results;
-  }
-  const hasMore = rows.length > q.limit;
-  rows = rows.slice(0, q.limit);
-  if (q.endingBefore) rows.reverse();
-  return { rows, hasMore, cursorExists };
+export function listEvents(db: Database, caller: Caller, q: PageQuery & { eventName?: string }) {
+  const filter = q.eventName === undefined ? "all" : "byName";
+  return fetchPage<{ body: string; id: string }>(db, eventPages, queries.eventCursorExists, filter, { ...scope(caller), eventName: q.eventName }, q);
 }
 
 /** The consumer's read: the event's state and body, and the endpoint it should go to now. One round trip. */
@@ -218,7 +192,7 @@ export async function loadDelivery(db: Database, eventId: string, caller: Scope)
   };
 }
 
-export interface AttemptRecord {
+interface AttemptRecord {
   eventId: string;
   attempt: number;
   at: number;
