@@ -1,5 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createCustomer, expectError, newKey } from "./helpers";
+import { call, callWithEnv, createCustomer, expectError, newKey } from "./helpers";
 
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 
@@ -31,5 +32,16 @@ describe("D1 sessions: X-D1-Bookmark", () => {
     const bad = await call("/v1/customers", { key, headers: { "X-D1-Bookmark": "not-a-bookmark" } });
     await expectError(bad, 400, "The X-D1-Bookmark header is not a bookmark this API returned.");
     expect((await call("/v1/customers")).headers.get("X-D1-Bookmark")).toBeNull();
+  });
+});
+
+describe("a bookmark D1 refuses", () => {
+  it("is the client's 400, not a 500", async () => {
+    const { key } = await newKey();
+    const refusing = { ...env.DB, withSession: () => ({ prepare: () => { throw new Error("D1_ERROR: Invalid bookmark: not from this database"); }, batch: async () => [], getBookmark: () => null }) } as unknown as D1Database;
+    const response = await callWithEnv({ DB: refusing }, "/v1/customers", { key, headers: { "X-D1-Bookmark": "00000000-00000001-00000000-00000000000000000000000000000000" } });
+    await expectError(response, 400, "The X-D1-Bookmark header is not a bookmark this API returned.");
+    // The same D1 error without a bookmark sent stays an unexpected 500.
+    await expectError(await callWithEnv({ DB: refusing }, "/v1/customers", { key }), 500);
   });
 });

@@ -40,6 +40,16 @@ describe("key cache", () => {
   });
 });
 
+describe("key cache under a flood of guessed keys", () => {
+  it("keeps serving a known key from the isolate cache while a thousand unknown ones are tried", async () => {
+    const { key } = await newKey();
+    expect((await callWithEnv({}, "/v1/customers", { key })).status).toBe(200);
+    await env.API_KEYS.delete(KEY_PREFIX + (await sha256Hex(key))); // from now on only the cache knows it
+    for (let i = 0; i < 1_100; i++) await callWithEnv({}, "/v1/customers", { key: `test_${"f".repeat(30)}${String(i).padStart(6, "0")}` });
+    expect((await callWithEnv({}, "/v1/customers", { key })).status).toBe(200);
+  });
+});
+
 describe("mode and prefix", () => {
   it("refuses a live-prefixed key whose record says test, and a test-prefixed key whose record says live", async () => {
     for (const [prefix, recorded] of [["live", "test"], ["test", "live"]] as const) {

@@ -11,7 +11,7 @@ const cacheMs = (env: Env) => (env.API_KEY_CACHE_SECONDS ? Number(env.API_KEY_CA
 
 /**
  * Per-isolate caches, hash → KV answer. Known keys and unknown ones are kept apart and each is bounded on its own,
- * oldest entry out first: a flood of guessed keys can never push out the keys merchants are using.
+ * least recently used out first: a flood of guessed keys can never push out the keys merchants are using.
  */
 class BoundedCache<T> {
   private readonly entries = new Map<string, { value: T; expires: number }>();
@@ -20,10 +20,9 @@ class BoundedCache<T> {
   get(hash: string, now: number): T | undefined {
     const hit = this.entries.get(hash);
     if (!hit) return undefined;
-    if (hit.expires <= now) {
-      this.entries.delete(hash);
-      return undefined;
-    }
+    this.entries.delete(hash);
+    if (hit.expires <= now) return undefined;
+    this.entries.set(hash, hit); // most recently used last: eviction takes the first
     return hit.value;
   }
 

@@ -2,7 +2,7 @@
 // which replica to read from. The bookmark after the request's queries goes back in `X-D1-Bookmark` (request.ts).
 import type { ApiRequest, Caller, Env } from "../env";
 import { shardDatabase } from "../lib/shards";
-import { fail } from "./errors";
+import { BAD_BOOKMARK, fail } from "./errors";
 
 /** What repositories run their queries on: a request's D1 session, or the database itself (cron, queue consumer). */
 export type Database = Pick<D1Database, "prepare" | "batch">;
@@ -16,7 +16,7 @@ export const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
  */
 export function openSession(request: ApiRequest, env: Env): void {
   const bookmark = request.headers.get("X-D1-Bookmark");
-  if (bookmark !== null && !BOOKMARK.test(bookmark)) fail(400, "The X-D1-Bookmark header is not a bookmark this API returned.");
+  if (bookmark !== null && !BOOKMARK.test(bookmark)) fail(400, BAD_BOOKMARK);
   const read = request.method === "GET";
   const caller = request.caller!;
   // While account:move copies the account to another shard, its writes would be lost: refuse them, keep reads.
