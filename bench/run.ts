@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
+import type { StoredKey } from "../src/lib/api-keys";
 
 const USAGE = `Usage: npm run bench [-- --scale | --shards | --own | --profile <scenario> [--target before|after]]
 
@@ -82,7 +83,8 @@ function benchConfig(): string {
   const file = join(OUT, "wrangler.toml");
   const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
     .replace(/^main = "(.*)"$/m, 'main = "../../$1"')
-    .replace(/^migrations_dir = "(.*)"$/m, 'migrations_dir = "../../$1"')
+    .replace(/^migrations_dir = "(.*)"$/gm, 'migrations_dir = "../../$1"')
+    .replace(/^directory = "\.\/(.*)"$/m, 'directory = "../../$1"')
     .replace(/simple = \{ limit = \d+/, "simple = { limit = 1000000000");
   writeFileSync(file, config);
   return file;
@@ -202,7 +204,8 @@ function prepareState(persist: string, extraKeys: { key: string; accountId: stri
   for (const binding of ["DB", "DB_1"]) wrangler(ROOT, "d1", "migrations", "apply", binding, "--local", "--persist-to", persist);
   for (const { key, accountId, shard } of [{ key: KEY, accountId: ACCOUNT, shard: 0 }, ...extraKeys]) {
     const hash = createHash("sha256").update(key).digest("hex");
-    const record = JSON.stringify({ accountId, mode: "test", createdAt: new Date().toISOString(), revokedAt: null, shard });
+    const stored: StoredKey = { accountId, mode: "test", createdAt: new Date().toISOString(), revokedAt: null, shard };
+    const record = JSON.stringify(stored);
     wrangler(ROOT, "kv", "key", "put", `apikey:${hash}`, record, "--binding", "API_KEYS", "--local", "--persist-to", persist);
   }
 }
