@@ -160,7 +160,7 @@ export async function findCustomer(db: Database, caller: Caller, id: string): Pr
  */
 export async function listCustomers(db: Database, caller: Caller, q: PageQuery & { email?: string }) {
   const filter = q.email === undefined ? "all" : "byEmail";
-  const page = await fetchPage<StoredCustomer>(db, pages, queries.cursorExists, filter, { ...scope(caller), email: q.email }, q);
+  const page = await fetchPage<StoredCustomer, typeof filter>(db, pages, queries.cursorExists, filter, { ...scope(caller), email: q.email }, q);
   return { ...page, rows: page.rows.map(toRow) };
 }
 

@@ -44,11 +44,13 @@ export function pageQueries<F extends string>(
   >;
 }
 
-export async function fetchPage<R>(db: Database, pages: Record<PageDirection, Record<string, Query>>, cursorCheck: Query, filter: string, values: Record<string, unknown>, q: PageQuery) {
+export async function fetchPage<R, F extends string>(
+  db: Database, pages: Record<PageDirection, Record<F, Query>>, cursorCheck: Query, filter: F, values: Record<string, unknown>, q: PageQuery,
+) {
   const cursor = q.startingAfter ?? q.endingBefore;
   const all = { ...values, cursor, limit: q.limit + 1 };
   const direction: PageDirection = q.endingBefore ? "newerThan" : q.startingAfter ? "olderThan" : "newest";
-  const page = bind(db, pages[direction][filter]!, all);
+  const page = bind(db, pages[direction][filter], all);
   let rows: R[];
   let cursorExists = true;
   if (cursor) {

@@ -179,7 +179,7 @@ export const findEvent = async (db: Database, caller: Caller, id: string) =>
 /** A page of events (their JSON bodies), newest first, as listCustomers pages customers. One round trip. */
 export function listEvents(db: Database, caller: Caller, q: PageQuery & { eventName?: string }) {
   const filter = q.eventName === undefined ? "all" : "byName";
-  return fetchPage<{ body: string; id: string }>(db, eventPages, queries.eventCursorExists, filter, { ...scope(caller), eventName: q.eventName }, q);
+  return fetchPage<{ body: string; id: string }, typeof filter>(db, eventPages, queries.eventCursorExists, filter, { ...scope(caller), eventName: q.eventName }, q);
 }
 
 /** The consumer's read: the event's state and body, and the endpoint it should go to now. One round trip. */
