@@ -10,6 +10,7 @@
 //  5. delete the account's rows everywhere but the target.
 // Interrupted before 4, the source is the one complete copy the keys name; after 4, the target is. Run it again.
 import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { shardBinding } from "../src/lib/shards";
 import { listKeys, updateKeys } from "./keys";
 import { configuredShards, execute, literal, queryEach, type Row } from "./shards";
@@ -85,14 +86,16 @@ export async function moveAccount(account: string, to: number, target: Target, s
   log(`${account} is served from ${shardBinding(to)}.`);
 }
 
-const { values } = cli(USAGE, { account: { type: "string" }, to: { type: "string" }, settle: { type: "string" }, ...targetOptions });
-const to = Number(values.to);
-if (!values.account || !Number.isInteger(to)) {
-  console.error(USAGE);
-  process.exit(2);
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = cli(USAGE, { account: { type: "string" }, to: { type: "string" }, settle: { type: "string" }, ...targetOptions });
+  const to = Number(values.to);
+  if (!values.account || !Number.isInteger(to)) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  const target: Target = targetFrom(values);
+  moveAccount(values.account, to, target, values.settle === undefined ? (target.remote ? 130 : 65) : Number(values.settle)).catch((err: unknown) => {
+    console.error((err as Error).message);
+    process.exit(1);
+  });
 }
-const target: Target = targetFrom(values);
-moveAccount(values.account, to, target, values.settle === undefined ? (target.remote ? 130 : 65) : Number(values.settle)).catch((err: unknown) => {
-  console.error((err as Error).message);
-  process.exit(1);
-});
