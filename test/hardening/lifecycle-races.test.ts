@@ -30,6 +30,20 @@ describe("concurrent PATCH and DELETE", () => {
     expect(Object.keys(metadata!)).toHaveLength(50);
   });
 
+  it("20 concurrent PATCHes with one Idempotency-Key apply once and all answer as the winner did", async () => {
+    const { key } = await newKey();
+    const { id } = await createCustomer(key, { email: "same-key@example.com" });
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => call(`/v1/customers/${id}`, { method: "PATCH", key, json: { metadata: { n: "1" } }, headers: { "Idempotency-Key": "race-patch" } })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const etags = new Set(responses.map((r) => r.headers.get("ETag")));
+    expect(etags.size).toBe(1); // one update happened; every other answer is its replay
+    const bodies = new Set(await Promise.all(responses.map((r) => r.text())));
+    expect(bodies.size).toBe(1);
+    expect((await get(key, id)).headers.get("ETag")).toBe([...etags][0]);
+  });
+
   it("a PATCH racing a DELETE never resurrects the customer", async () => {
     const { key } = await newKey();
     for (let round = 0; round < 10; round++) {
