@@ -26,7 +26,7 @@ describe("key cache", () => {
   });
 
   it("forgets an unknown key after its lifetime, so a key created later works", async () => {
-    const { key, accountId } = await newKey();
+    const { key } = await newKey();
     const name = KEY_PREFIX + (await sha256Hex(key));
     const stored = await env.API_KEYS.get(name);
     await env.API_KEYS.delete(name);
@@ -36,7 +36,6 @@ describe("key cache", () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + KEY_CACHE_MS + 1_000);
     expect((await callWithEnv({}, "/v1/customers", { key })).status).toBe(200);
-    expect(accountId).toBeTruthy();
   });
 });
 

@@ -1,5 +1,5 @@
 // Hashing and signing, shared by the API-key lookup, idempotency fingerprints and webhooks. node:crypto (nodejs_compat)
-// hashes synchronously in native code: on the path of every request, no promise and no copy per hash.
+// hashes synchronously, so no promise per request; its Buffer wrapping costs about what that saves (bench/RESULTS.md).
 import { createHash, createHmac } from "node:crypto";
 
 export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");

@@ -1,5 +1,4 @@
 // The WebhookEvent object, its routes (retrieve, list), and handing a committed event to the delivery queue.
-import { json } from "itty-router";
 import * as v from "valibot";
 import type { Caller, Env, RouteRequest } from "../env";
 import { EVENT_ID, isoSeconds, newId } from "../lib/ids";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, createCustomer, expectError, newKey, type Customer } from "../helpers";
+import { call, expectError, newKey, type Customer } from "../helpers";
 
 const ETAG = /^"[0-9a-f]{24}"$/;
 

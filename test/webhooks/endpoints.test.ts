@@ -60,7 +60,7 @@ describe("/v1/webhook-endpoints", () => {
   });
 
   it("lists (at most one), retrieves, updates and deletes, each scoped to the account and mode", async () => {
-    const { key, api, endpoint } = await accountWithEndpoint();
+    const { api, endpoint } = await accountWithEndpoint();
     const list = (await (await api("/v1/webhook-endpoints")).json()) as { data: { id: string }[]; count: number };
     expect(list.data.map((e) => e.id)).toEqual([endpoint.id]);
     expect(list.count).toBe(1);
@@ -80,7 +80,6 @@ describe("/v1/webhook-endpoints", () => {
     expect((await api(`/v1/webhook-endpoints/${endpoint.id}`, { method: "DELETE" })).status).toBe(204);
     await expectError(await api(`/v1/webhook-endpoints/${endpoint.id}`), 404);
     await expectError(await api(`/v1/webhook-endpoints/${endpoint.id}`, { method: "DELETE" }), 404);
-    expect(key).toBeTruthy();
   });
 
   it("honours Idempotency-Key on create, update and delete", async () => {
