@@ -1,6 +1,6 @@
 // `npm run bench` (default run), `-- --scale`, `-- --shards`, `-- --profile <scenario>`. See bench/README.md.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import type { StoredKey } from "../src/lib/api-keys";
+import { sha256Hex } from "../src/lib/crypto";
 
 const USAGE = `Usage: npm run bench [-- --scale | --shards | --own | --profile <scenario> [--target before|after]]
 
@@ -203,7 +204,7 @@ function prepareState(persist: string, extraKeys: { key: string; accountId: stri
   mkdirSync(persist, { recursive: true });
   for (const binding of ["DB", "DB_1"]) wrangler(ROOT, "d1", "migrations", "apply", binding, "--local", "--persist-to", persist);
   for (const { key, accountId, shard } of [{ key: KEY, accountId: ACCOUNT, shard: 0 }, ...extraKeys]) {
-    const hash = createHash("sha256").update(key).digest("hex");
+    const hash = sha256Hex(key);
     const stored: StoredKey = { accountId, mode: "test", createdAt: new Date().toISOString(), revokedAt: null, shard };
     const record = JSON.stringify(stored);
     wrangler(ROOT, "kv", "key", "put", `apikey:${hash}`, record, "--binding", "API_KEYS", "--local", "--persist-to", persist);

@@ -1,12 +1,12 @@
 // API keys. KV holds only the SHA-256 of a key (src/lib/api-keys.ts); the key itself is printed once, as the last line.
-import { createHash, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
+import { sha256Hex } from "../src/lib/crypto";
 import { configuredShards, literal, placeByHash, query } from "./shards";
 import { cli, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-export const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
 const kv = (args: string[], target: Target) => wrangler(["kv", "key", ...args, "--binding", "API_KEYS", ...targetArgs(target)]);
 
 /**
@@ -31,7 +31,7 @@ export function createKey({ accountId, mode, shard, ...target }: { accountId: st
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
-  const hash = hashKey(key);
+  const hash = sha256Hex(key);
   const placed = placeAccount(accountId, target, shard);
   const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4), shard: placed };
   kv(["put", KEY_PREFIX + hash, JSON.stringify(stored)], target);
@@ -49,10 +49,10 @@ export function readStored(name: string, target: Target): StoredKey | null {
 
 export function revokeKey(key: string, target: Target): StoredKey {
   if (!API_KEY.test(key)) throw new Error("The key must look like live_... or test_... (as key:create printed it).");
-  const stored = readStored(KEY_PREFIX + hashKey(key), target);
+  const stored = readStored(KEY_PREFIX + sha256Hex(key), target);
   if (!stored) throw new Error("No such key.");
   const revoked = { ...stored, revokedAt: new Date().toISOString() };
-  kv(["put", KEY_PREFIX + hashKey(key), JSON.stringify(revoked)], target);
+  kv(["put", KEY_PREFIX + sha256Hex(key), JSON.stringify(revoked)], target);
   return revoked;
 }
 

@@ -2,6 +2,7 @@
 // process spends is the Worker's own. Two targets: `after` (src/index.ts) and `before` (the handler as it was before
 // the request-path redesign, extracted by bench/run.ts into bench/.out/before), measured side by side in one run.
 import { accountIndexKey } from "../../src/lib/api-keys";
+import { sha256Hex } from "../../src/lib/crypto";
 import after from "../../src/index";
 import before from "../.out/before/src/index";
 import { baselineResponse } from "../baseline/index";
@@ -10,13 +11,11 @@ import { allowAll, customerRow, FakeD1, FakeKV, fakeQueue } from "./fakes";
 const KEY = "test_benchbenchbenchbenchbenchbenchbench";
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 const targets = { after, before } as Record<string, { fetch: (request: Request, env: never, ctx: ExecutionContext) => Promise<Response> }>;
-const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-const sha256 = async (text: string) => hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 
 const replayBody = `{"email":"replay@example.com","metadata":{"plan":"pro"}}`;
 
 export async function makeEnv(options: { endpoint?: boolean } = {}) {
-  const hash = await sha256(KEY);
+  const hash = sha256Hex(KEY);
   const kv = new Map([
     [`apikey:${hash}`, JSON.stringify({ accountId: "acct_bench", mode: "test", createdAt: "2026-01-01T00:00:00Z", revokedAt: null })],
     [accountIndexKey("acct_bench", hash), "1"],
@@ -24,7 +23,7 @@ export async function makeEnv(options: { endpoint?: boolean } = {}) {
   const DB = new FakeD1(options.endpoint ?? false);
   // The stored answer the replay scenario finds (the fingerprint is the same for both targets).
   DB.idempotency.set("acct_bench|1|bench-replay", {
-    fingerprint: await sha256(`POST /v1/customers\n${JSON.stringify(JSON.parse(replayBody))}`),
+    fingerprint: sha256Hex(`POST /v1/customers\n${JSON.stringify(JSON.parse(replayBody))}`),
     status: 201,
     body: JSON.stringify({ id: customerRow(1).id, resource: "customer" }),
     headers: "{}",
