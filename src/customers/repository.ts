@@ -8,7 +8,7 @@ import { toHex } from "../lib/crypto";
 import type { PageQuery } from "../lib/pagination";
 import type { Database } from "../pipeline/database";
 import { expiredBefore } from "../pipeline/idempotency";
-import { clearExpiredKey } from "../pipeline/idempotency.repository";
+import { clearExpiredKey, recordAnswerIfChanged } from "../pipeline/idempotency.repository";
 import type { NewEvent } from "../webhooks/event";
 import { eventColumns, eventDeliveryQuery, eventJson, insertEventQuery } from "../webhooks/repository";
 import type { CustomerRow } from "./customer";
@@ -120,27 +120,15 @@ const queries = {
   insertUpdatedEvent: build.insert(webhookEvents).select(
     build.select(eventColumns(eventJson(customerJson))).from(customers).where(and(isCustomer, eq(customers.etag, p("etag")))),
   ).toSQL(),
+  // Only if this request's own tombstone insert (or its record, right after it) just changed a row: never for a
+  // concurrent delete of the same customer.
   insertDeletedEvent: build.insert(webhookEvents).select(
-    build.select(eventColumns(sql<string>`${p("body")}`)).from(customerTombstones)
-      .where(and(eq(customerTombstones.id, p("id")), eq(customerTombstones.deletedAt, p("deletedAt")))),
+    build.select(eventColumns(sql<string>`${p("body")}`)).from(sql`(SELECT 1)`).where(sql`changes() = 1`),
   ).toSQL(),
   // Erasure reaches stored events: none keeps the customer's object.
   eraseEventObjects: build.update(webhookEvents).set({ body: sql`json_set(${webhookEvents.body}, '$.object', json('null'))` })
     .where(and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")), eq(webhookEvents.entityId, p("id"))))
     .toSQL(),
-  recordDeleted: build.insert(idempotencyKeys).select(
-    build.select({
-      accountId: customerTombstones.accountId,
-      testmode: customerTombstones.testmode,
-      key: sql<string>`${p("key")}`.as("key"),
-      fingerprint: sql<string>`${p("fingerprint")}`.as("fingerprint"),
-      status: sql<number>`204`.as("status"),
-      body: sql<string>`''`.as("body"),
-      headers: sql<string>`'{}'`.as("headers"),
-      resourceId: customerTombstones.id,
-      createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
-    }).from(customerTombstones).where(and(eq(customerTombstones.id, p("id")), eq(customerTombstones.deletedAt, p("deletedAt")))),
-  ).toSQL(),
 };
 
 type StoredCustomer = { id: string; testmode: number; email: string; name: string | null; metadata: string; created_at: string; etag: string };
@@ -257,18 +245,19 @@ export async function deleteCustomer(
     ...scope(caller), ...ctx.event, id, body: eventBody, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.event.now,
   };
   const record = keyed(ctx);
+  const clear = record ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt))] : [];
+  // The record and the event follow the tombstone insert directly: they exist exactly when this request deleted.
   const results = await db.batch([
+    ...clear,
     bind(db, queries.insertTombstone, values),
+    ...(record ? [recordAnswerIfChanged(db, caller, ctx.idempotency!, id, { status: 204, body: "", headers: {} })] : []),
+    bind(db, queries.insertDeletedEvent, values),
     bind(db, queries.deleteCustomer, values),
     bind(db, queries.eraseStoredAnswers, values),
     bind(db, queries.eraseEventObjects, values),
-    ...(record
-      ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt)), bind(db, queries.recordDeleted, { ...values, ...record })]
-      : []),
-    bind(db, queries.insertDeletedEvent, values),
     bind(db, eventDeliveryQuery, values),
   ]);
-  if (results[1]!.meta.changes === 1) return { ok: true, deliver: shouldDeliver(results) };
+  if (results[clear.length]!.meta.changes === 1) return { ok: true, deliver: shouldDeliver(results) };
   const current = await bind(db, queries.diagnose, values).first();
   return { failed: current ? "precondition_failed" : "not_found" };
 }

@@ -1,5 +1,5 @@
 // The idempotency_keys statements every write shares. Each resource's repository adds the insert of its own answer.
-import { and, eq, gte, lt } from "drizzle-orm";
+import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { idempotencyKeys } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import { bind, build, p, scope } from "../db/query";
@@ -15,6 +15,21 @@ const findRecord = build
 // An expired record of the same key must not block the key's reuse, even before the cron removes it.
 const deleteExpiredKey = build.delete(idempotencyKeys).where(and(keyInScope, lt(idempotencyKeys.createdAt, p("expiredBefore")))).toSQL();
 const deleteExpiredKeys = build.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, p("expiredBefore"))).toSQL();
+// Kept only if the statement just before it in the batch changed a row: the record exists exactly when this request's
+// own write applied (never because of a concurrent request's).
+const recordIfChanged = build.insert(idempotencyKeys).select(
+  build.select({
+    accountId: sql<string>`${p("accountId")}`.as("account_id"),
+    testmode: sql<number>`${p("testmode")}`.as("testmode"),
+    key: sql<string>`${p("key")}`.as("key"),
+    fingerprint: sql<string>`${p("fingerprint")}`.as("fingerprint"),
+    status: sql<number>`${p("status")}`.as("status"),
+    body: sql<string>`${p("answer")}`.as("body"),
+    headers: sql<string>`${p("headers")}`.as("headers"),
+    resourceId: sql<string>`${p("resourceId")}`.as("resource_id"),
+    createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
+  }).from(sql`(SELECT 1)`).where(sql`changes() = 1`),
+).toSQL();
 
 interface StoredAnswer {
   fingerprint: string;
@@ -30,6 +45,15 @@ export function findIdempotencyRecord(db: Database, caller: Caller, key: string,
 /** The first statement of every keyed write batch: make room for the key if its old record has expired. */
 export const clearExpiredKey = (db: Database, caller: Caller, write: IdempotentWrite, expiredBefore: number) =>
   bind(db, deleteExpiredKey, { ...scope(caller), key: write.key, expiredBefore });
+
+/** A write's answer, recorded in its batch right after the statement that makes the change. */
+export const recordAnswerIfChanged = (
+  db: Database, caller: Caller, write: IdempotentWrite, resourceId: string, answer: { status: number; body: string; headers: Record<string, string> },
+) =>
+  bind(db, recordIfChanged, {
+    ...scope(caller), key: write.key, fingerprint: write.fingerprint, createdAt: write.createdAt, resourceId,
+    status: answer.status, answer: answer.body, headers: JSON.stringify(answer.headers),
+  });
 
 /** The cron's clean-up. */
 export async function deleteExpiredIdempotencyKeys(db: Database, expiredBefore: number): Promise<number> {

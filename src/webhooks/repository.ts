@@ -2,12 +2,12 @@
 // customers repository, in the customer's batch, with `eventJson` and `deliveryState` from here.)
 import { and, asc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { bind, build, fetchPage, p, pageQueries, scope, type Scope } from "../db/query";
-import { idempotencyKeys, webhookAttempts, webhookEndpoints, webhookEvents } from "../db/schema";
+import { webhookAttempts, webhookEndpoints, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import type { PageQuery } from "../lib/pagination";
 import type { Database } from "../pipeline/database";
 import { expiredBefore } from "../pipeline/idempotency";
-import { clearExpiredKey } from "../pipeline/idempotency.repository";
+import { clearExpiredKey, recordAnswerIfChanged } from "../pipeline/idempotency.repository";
 
 /** 'pending' when the account and mode have an endpoint to deliver to, else 'none'; decided in the event's own insert. */
 const deliveryState = sql<string>`CASE WHEN EXISTS (SELECT 1 FROM ${webhookEndpoints}
@@ -49,21 +49,6 @@ const endpointColumns = {
 const endpointInScope = and(eq(webhookEndpoints.accountId, p("accountId")), eq(webhookEndpoints.testmode, p("testmode")));
 const isEndpoint = and(endpointInScope, eq(webhookEndpoints.id, p("id")));
 const endpointExists = sql`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${p("id")})`;
-
-/** The idempotency record of an endpoint write, kept only if the write just before it changed a row. */
-const recordIfChanged = build.insert(idempotencyKeys).select(
-  build.select({
-    accountId: sql<string>`${p("accountId")}`.as("account_id"),
-    testmode: sql<number>`${p("testmode")}`.as("testmode"),
-    key: sql<string>`${p("key")}`.as("key"),
-    fingerprint: sql<string>`${p("fingerprint")}`.as("fingerprint"),
-    status: sql<number>`${p("status")}`.as("status"),
-    body: sql<string>`${p("answer")}`.as("body"),
-    headers: sql<string>`${p("headers")}`.as("headers"),
-    resourceId: sql<string>`${p("id")}`.as("resource_id"),
-    createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
-  }).from(sql`(SELECT 1)`).where(sql`changes() = 1`),
-).toSQL();
 
 const eventSelect = () => build.select({ body: webhookEvents.body, id: webhookEvents.id }).from(webhookEvents);
 const eventInScope = and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")));
@@ -140,12 +125,7 @@ interface EndpointWriteExtras {
 }
 
 function extras(db: Database, caller: Caller, id: string, x: EndpointWriteExtras) {
-  const record = x.idempotency && [
-    bind(db, recordIfChanged, {
-      ...scope(caller), id, key: x.idempotency.key, fingerprint: x.idempotency.fingerprint, createdAt: x.idempotency.createdAt,
-      status: x.answer.status, answer: x.answer.body, headers: JSON.stringify(x.answer.headers),
-    }),
-  ];
+  const record = x.idempotency && [recordAnswerIfChanged(db, caller, x.idempotency, id, x.answer)];
   const event = x.setupEvent && [
     bind(db, queries.insertSetupEvent, {
       ...scope(caller), id, eventId: x.setupEvent.eventId, eventName: "webhook.setup", entityId: id, body: x.setupEvent.body, now: x.setupEvent.now,

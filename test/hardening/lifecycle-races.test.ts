@@ -44,6 +44,26 @@ describe("concurrent PATCH and DELETE", () => {
     expect((await get(key, id)).headers.get("ETag")).toBe([...etags][0]);
   });
 
+  it("10 concurrent DELETEs with one Idempotency-Key all answer 204: the losers replay the winner", async () => {
+    const { key } = await newKey();
+    const { id } = await createCustomer(key, { email: "same-delete@example.com" });
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => call(`/v1/customers/${id}`, { method: "DELETE", key, headers: { "Idempotency-Key": "race-delete" } })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(204));
+    expect(responses.filter((r) => r.headers.get("Idempotent-Replayed") === null)).toHaveLength(1);
+    expect((await get(key, id)).status).toBe(404);
+  });
+
+  it("10 concurrent DELETEs without a key: one 204, nine 404, and exactly one customer.deleted event", async () => {
+    const { key } = await newKey();
+    const { id } = await createCustomer(key, { email: "unkeyed-delete@example.com" });
+    const statuses = (await Promise.all(Array.from({ length: 10 }, () => call(`/v1/customers/${id}`, { method: "DELETE", key })))).map((r) => r.status);
+    expect(statuses.sort()).toEqual([204, ...Array(9).fill(404)]);
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM webhook_events WHERE entity_id = ? AND event_name = 'customer.deleted'").bind(id).first<{ n: number }>();
+    expect(events!.n).toBe(1);
+  });
+
   it("a PATCH racing a DELETE never resurrects the customer", async () => {
     const { key } = await newKey();
     for (let round = 0; round < 10; round++) {
