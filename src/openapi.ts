@@ -11,6 +11,7 @@ import { CUSTOMER_ID, ENDPOINT_ID, EVENT_ID } from "./lib/ids";
 import { MAX_BODY_BYTES } from "./pipeline/body";
 import { BOOKMARK } from "./pipeline/database";
 import { ErrorSchema, ValidationErrorSchema } from "./pipeline/errors";
+import { IDEMPOTENCY_KEY } from "./pipeline/idempotency";
 import { CreateEndpointBody, ListEndpointsQuery, UpdateEndpointBody, WebhookEndpointListSchema, WebhookEndpointSchema } from "./webhooks/endpoint";
 import { ListEventsQuery, WebhookEventListSchema, WebhookEventSchema } from "./webhooks/event";
 
@@ -303,8 +304,8 @@ export function buildOpenApiDocument() {
           name: "Idempotency-Key",
           in: "header",
           required: false,
-          description: "1 to 64 printable ASCII characters. Replays the stored answer of the same request for 24 hours.",
-          schema: { type: "string", minLength: 1, maxLength: 64, pattern: "^[\\x20-\\x7e]+$" },
+          description: "1 to 64 printable ASCII characters, not starting or ending with a space (HTTP trims header values). Replays the stored answer of the same request for 24 hours.",
+          schema: { type: "string", minLength: 1, maxLength: 64, pattern: IDEMPOTENCY_KEY.source },
         },
         IfMatch: {
           name: "If-Match",

@@ -12,7 +12,11 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Records created before this are expired: ignored by lookups, replaced on reuse, deleted by the cron. */
 export const expiredBefore = (now: number) => now - IDEMPOTENCY_WINDOW_MS;
 
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,64}$/;
+/**
+ * 1 to 64 printable ASCII characters, not starting or ending with a space: HTTP trims header values, so a key with
+ * spaces at its ends could never arrive as sent. The OpenAPI document states this very pattern.
+ */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/;
 
 /** `/v1/customers/` and `/v1/customers` are one resource, so one fingerprint. */
 const canonicalPath = (pathname: string) => pathname.replace(/\/+$/, "") || "/";
