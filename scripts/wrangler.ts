@@ -20,14 +20,26 @@ export const targetOptions = { remote: { type: "boolean" }, "persist-to": { type
 export const targetFrom = (values: { remote?: boolean; "persist-to"?: string; env?: string }): Target =>
   ({ remote: values.remote ?? false, persistTo: values["persist-to"], env: values.env });
 
+/**
+ * Runs wrangler and returns its output. Local state is SQLite that a running `npm run dev` also holds, so a local
+ * command can meet "database is locked" (SQLITE_BUSY); it is tried again after a short pause. Every command the
+ * scripts run is safe to repeat (a KV put of the same record, a batch that deletes before it inserts, SELECTs,
+ * migrations), and a command refused with SQLITE_BUSY has not applied.
+ */
 export function wrangler(args: string[]): string {
-  const result = spawnSync("wrangler", args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-  });
-  if (result.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr || result.stdout}`);
-  return result.stdout;
+  for (let attempt = 1; ; attempt++) {
+    const result = spawnSync("wrangler", args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    });
+    if (result.status === 0) return result.stdout;
+    const output = result.stderr || result.stdout;
+    if (args.includes("--remote") || !/SQLITE_BUSY|database is locked/.test(output) || attempt === 8) {
+      throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${output}`);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * attempt); // a synchronous pause
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { wrangler } from "../../scripts/wrangler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const PORT = String(18000 + Math.floor(Math.random() * 1000));
@@ -150,7 +151,7 @@ describe("webhooks through npm run dev (Queues simulated by wrangler)", () => {
 
 /** Rows of an account on a shard of the e2e state, read with wrangler as an operator would. */
 function rowsOn(binding: string, sql: string): Record<string, unknown>[] {
-  const out = execFileSync("node_modules/.bin/wrangler", ["d1", "execute", binding, "--local", "--persist-to", STATE, "--command", sql, "--json"], { encoding: "utf8" });
+  const out = wrangler(["d1", "execute", binding, "--local", "--persist-to", STATE, "--command", sql, "--json"]);
   return (JSON.parse(out) as { results: Record<string, unknown>[] }[])[0]!.results;
 }
 
