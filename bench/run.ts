@@ -16,14 +16,16 @@ const USAGE = `Usage: npm run bench [-- --scale | --shards | --own | --profile <
               request-path redesign, side by side), the deploy bundle. About 4 minutes; writes bench/RESULTS.md.
   --scale     list and get at 1,000 vs 200,000 customers, and the query plans.
   --shards    create throughput over HTTP with two accounts on one shard vs on two shards.
+  --primitives  what the platform's building blocks cost (Request, Response, headers, hashing, ...), µs per call.
   --own       only the handler's own CPU, before and after (about a minute; prints, writes nothing).
   --profile   V8 sampling profile of one harness scenario (get, list, create, create-keyed, replay, update, delete, ...).
-Environment: BENCH_SECONDS (per scenario per round, default 5), BENCH_ROUNDS (default 2), BENCH_CUSTOMERS (default 10000).`;
+Environment: BENCH_SECONDS (per scenario per round, default 5), BENCH_ROUNDS (default 2), BENCH_CUSTOMERS (default 10000),
+BENCH_SCENARIOS (--own: a comma-separated subset, e.g. get,create).`;
 
-let options: { scale?: boolean; shards?: boolean; own?: boolean; profile?: string; target?: string; help?: boolean };
+let options: { scale?: boolean; shards?: boolean; own?: boolean; primitives?: boolean; profile?: string; target?: string; help?: boolean };
 try {
   options = parseArgs({
-    options: { scale: { type: "boolean" }, shards: { type: "boolean" }, own: { type: "boolean" }, profile: { type: "string" }, target: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { scale: { type: "boolean" }, shards: { type: "boolean" }, own: { type: "boolean" }, primitives: { type: "boolean" }, profile: { type: "string" }, target: { type: "string" }, help: { type: "boolean", short: "h" } },
     strict: true,
   }).values;
 } catch (err) {
@@ -349,7 +351,8 @@ function prepareBefore() {
   if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);
 }
 
-const OWN_SCENARIOS = ["get", "list", "list-deep", "create", "create-keyed", "replay", "create-endpoint", "update", "update-keyed", "delete"];
+const ALL_OWN = ["get", "list", "list-deep", "create", "create-keyed", "replay", "create-endpoint", "update", "update-keyed", "delete"];
+const OWN_SCENARIOS = process.env.BENCH_SCENARIOS ? ALL_OWN.filter((s) => process.env.BENCH_SCENARIOS!.split(",").includes(s)) : ALL_OWN;
 const NEW_ONLY = new Set(["create-endpoint", "update", "update-keyed", "delete"]);
 
 /** Own CPU per request of each scenario, for both targets, alternating within every round. */
@@ -379,6 +382,32 @@ async function handlerCpu(): Promise<Map<string, { after: number; before?: numbe
   return result;
 }
 const handlerRoundTrips = new Map<string, number>();
+
+/** `--primitives`: CPU per call of each building block in bench/cpu/harness.ts, median of the rounds. */
+async function primitiveCpu(): Promise<string[]> {
+  const harness = await startHarness(18788); // extracts the before handler, which the harness module imports
+  const { primitives } = await import("./cpu/harness");
+  const names = Object.keys(primitives);
+  const perCall = new Map<string, number[]>(names.map((name) => [name, []]));
+  const n = 200_000;
+  for (let round = 0; round < ROUNDS + 2; round++) {
+    for (const name of names) {
+      const before = cpuMs(harness.pid);
+      const response = await fetch(`http://127.0.0.1:18788/run?scenario=${encodeURIComponent(`primitive:${name}`)}&n=${n}`);
+      if (!response.ok) throw new Error(`primitive ${name}: ${await response.text()}`);
+      if (round > 0) perCall.get(name)!.push(((cpuMs(harness.pid) - before) * 1000) / n);
+    }
+    process.stderr.write(".");
+  }
+  harness.stop();
+  return [
+    "## What the platform's building blocks cost in workerd (µs per call, median of the rounds)",
+    "",
+    "| building block | µs |",
+    "| --- | ---: |",
+    ...names.map((name) => `| ${name} | ${median(perCall.get(name)!).toFixed(2)} |`),
+  ];
+}
 
 function ownCpuTable(own: Map<string, { after: number; before?: number }>): string[] {
   const ownBase = own.get("baseline")!.after;
@@ -419,16 +448,29 @@ async function profile(scenario: string, target: string) {
   ws.close();
   harness.stop();
   const nodes = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  const nameOf = (id: number) => {
+    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+    return `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber}`;
+  };
   const self = new Map<string, number>();
+  const inclusive = new Map<string, number>(); // time with the function anywhere on the (synchronous) stack
   let total = 0;
   profile.samples.forEach((sample: number, i: number) => {
-    const { functionName, url, lineNumber } = nodes.get(sample).callFrame;
-    const name = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber}`;
-    total += profile.timeDeltas[i];
-    self.set(name, (self.get(name) ?? 0) + profile.timeDeltas[i]);
+    const dt = profile.timeDeltas[i];
+    total += dt;
+    self.set(nameOf(sample), (self.get(nameOf(sample)) ?? 0) + dt);
+    const onStack = new Set<string>();
+    for (let id: number | undefined = sample; id !== undefined; id = parents.get(id)) onStack.add(nameOf(id));
+    for (const name of onStack) inclusive.set(name, (inclusive.get(name) ?? 0) + dt);
   });
+  const top = (times: Map<string, number>) =>
+    [...times].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([name, t]) => `${((t / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
   console.log(`Self time of ${scenario} (harness bundle line numbers: bench/.out/harness/harness.js)`);
-  for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+  console.log(top(self).join("\n"));
+  console.log(`\nTotal time (self and callees, synchronous part) of ${scenario}`);
+  console.log(top(inclusive).join("\n"));
 }
 
 function bundleSize() {
@@ -483,6 +525,7 @@ async function main() {
   if (options.profile) return profile(options.profile, options.target ?? "after");
   if (SHARDS) return shardThroughput();
   if (options.own) return console.log(ownCpuTable(await handlerCpu()).join("\n"));
+  if (options.primitives) return console.log((await primitiveCpu()).join("\n"));
   const lines: string[] = [];
   const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${SCALE ? "scale mode" : `${N} customers per scope, ${ROUNDS} rounds of ${SECONDS}s per scenario, ${CONNECTIONS} connections`}.`;
   console.log(header);

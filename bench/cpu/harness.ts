@@ -61,6 +61,28 @@ export const scenarios: Record<string, { status: number; request: (i: number) =>
   delete: { status: 204, new: true, request: () => new Request(one, { method: "DELETE", headers: auth }) },
 };
 
+// The platform's building blocks that every request pays, alone, so the handler's own CPU can be read against them.
+const customerJson = JSON.stringify({ ...customerRow(1), resource: "customer", metadata: { plan: "pro" }, links: { self: { href: one, type: "application/json" } } });
+const JSON_TYPE = { "Content-Type": "application/json; charset=utf-8" };
+export const primitives: Record<string, () => unknown> = {
+  "new Request (GET, one header)": () => scenarios.get!.request(0),
+  "new Response (JSON body, Content-Type)": () => new Response(customerJson, { headers: JSON_TYPE }),
+  "new Response + 4 headers.set": () => {
+    const r = new Response(customerJson, { headers: JSON_TYPE });
+    for (const name of ["X-Request-Id", "Cache-Control", "X-Content-Type-Options", "X-D1-Bookmark"]) r.headers.set(name, "x");
+    return r;
+  },
+  "new Response, 5 headers in its init": () => new Response(customerJson, { headers: { ...JSON_TYPE, "X-Request-Id": "x", "Cache-Control": "x", "X-Content-Type-Options": "x", "X-D1-Bookmark": "x" } }),
+  "read a Response body (arrayBuffer)": () => new Response(customerJson).arrayBuffer(),
+  "SHA-256 hex of a key (node:crypto)": () => sha256Hex(KEY),
+  "SHA-256 of a key (WebCrypto digest, no hex)": async () => crypto.subtle.digest("SHA-256", new TextEncoder().encode(KEY)),
+  "new URL": () => new URL(one),
+  "headers.get": () => auth.Authorization.length + (primitiveRequest.headers.get("Authorization")?.length ?? 0),
+  "JSON.parse + JSON.stringify of a customer": () => JSON.stringify(JSON.parse(customerJson)),
+  "crypto.randomUUID": () => crypto.randomUUID(),
+};
+const primitiveRequest = new Request(one, { headers: auth });
+
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -74,6 +96,11 @@ export default {
         // The same Request as a get is built and handed over, so only the handler differs.
         const baseline = { fetch: async (_request: Request) => baselineResponse() };
         for (let i = 0; i < n; i++) await (await baseline.fetch(scenarios.get!.request(i))).arrayBuffer();
+        return Response.json({ n });
+      }
+      if (name.startsWith("primitive:")) {
+        const run = primitives[name.slice("primitive:".length)]!;
+        for (let i = 0; i < n; i++) await run();
         return Response.json({ n });
       }
       const scenario = scenarios[name];
