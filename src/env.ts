@@ -37,6 +37,8 @@ export type ApiRequest = IRequestStrict & {
   pathname: string;
   /** `<base>` of every link in answers (PUBLIC_BASE_URL or the request's origin). */
   base: string;
+  /** The method the client sent, when it is routed as another (HEAD runs as GET). */
+  sentMethod?: string;
   // authenticate
   caller?: Caller;
   // openSession

@@ -57,8 +57,9 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
 export default {
   async fetch(request, env, ctx) {
     if (request.method !== "HEAD") return router.fetch(request as unknown as ApiRequest, env, ctx);
-    // HEAD is GET without the body (RFC 9110), wherever GET works.
-    const response = await router.fetch(new Request(request, { method: "GET" }) as unknown as ApiRequest, env, ctx);
+    // HEAD is GET without the body (RFC 9110), wherever GET works; the log line still says HEAD.
+    const asGet = Object.assign(new Request(request, { method: "GET" }), { sentMethod: "HEAD" }) as unknown as ApiRequest;
+    const response = await router.fetch(asGet, env, ctx);
     return new Response(null, response);
   },
   // Background work: the Cron Triggers (clean-up, the delivery sweep) and the webhook delivery queue's consumer.

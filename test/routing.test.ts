@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { call, expectError, newKey } from "./helpers";
 
 describe("routing and errors", () => {
@@ -40,5 +40,20 @@ describe("routing and errors", () => {
     expect(honoured.headers.get("X-Request-Id")).toBe("client-id-12345");
     const replaced = await call("/v1/customers", { headers: { "X-Request-Id": "<script>" } });
     expect(replaced.headers.get("X-Request-Id")).toMatch(/^req_/);
+  });
+
+  it("logs one line per request with the method the client sent, HEAD included", async () => {
+    const { key } = await newKey();
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      for (const method of ["HEAD", "GET"]) await call("/v1/customers", { key, method });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines.map((line) => (JSON.parse(line) as { method: string; path: string; status: number }))).toMatchObject([
+      { method: "HEAD", path: "/v1/customers", status: 200 },
+      { method: "GET", path: "/v1/customers", status: 200 },
+    ]);
   });
 });

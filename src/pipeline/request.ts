@@ -28,7 +28,7 @@ export function finishResponse(response: Response, request: ApiRequest): Respons
   console.log(JSON.stringify({
     level: "info",
     requestId: request.requestId,
-    method: request.method,
+    method: request.sentMethod ?? request.method,
     path: request.pathname,
     status: response.status,
     durationMs: Date.now() - request.receivedAt,
