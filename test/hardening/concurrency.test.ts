@@ -17,6 +17,19 @@ describe("concurrency", () => {
     expect(list.data[0]!.id).toBe(created[0]![1].id);
   });
 
+  it("20 concurrent POSTs with one Idempotency-Key and different bodies create one customer; the 19 others get the 409", async () => {
+    const { key } = await newKey();
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call("/v1/customers", { key, json: { email: `racer${i}@example.com` }, headers: { "Idempotency-Key": "race-bodies" } })),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    const winner = (await responses[statuses.indexOf(201)]!.json()) as Customer;
+    const list = (await (await call("/v1/customers", { key })).json()) as ListBody;
+    expect(list.data.map((c) => c.id)).toEqual([winner.id]);
+  });
+
   it("50 concurrent POSTs of one email create exactly one customer; the rest get the 422 on email", async () => {
     const { key } = await newKey();
     const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => call("/v1/customers", { key, json: { email: i % 2 ? "same@example.com" : "SAME@example.com" } })));
