@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectError, newKey } from "../helpers";
-import { accountWithEndpoint, SECRET } from "./helpers";
+import { call, callWithEnv, expectError, newKey, type CallOptions } from "../helpers";
+import { accountWithEndpoint, recordingQueue, SECRET } from "./helpers";
 
 const create = (key: string, json: unknown, headers: Record<string, string> = {}) => call("/v1/webhook-endpoints", { key, json, headers });
 
@@ -111,5 +111,62 @@ describe("/v1/webhook-endpoints", () => {
     const done = await call(`/v1/webhook-endpoints/${id}`, { key, method: "DELETE", headers: { "Idempotency-Key": "k-missing" } });
     expect(done.status).toBe(204);
     expect(done.headers.get("Idempotent-Replayed")).toBeNull();
+  });
+
+  // Through a recording queue: what the API enqueues is counted, and nothing reaches the local queue's consumer.
+  describe("concurrent writes", () => {
+    const times = <T>(n: number, f: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => f(i)));
+    const client = (key: string) => {
+      const { sent, queue } = recordingQueue();
+      const api = (path: string, options: CallOptions = {}) => callWithEnv({ WEBHOOK_QUEUE: queue }, path, { key, ...options });
+      return { sent, api, create: (json: unknown, headers: Record<string, string> = {}) => api("/v1/webhook-endpoints", { json, headers }) };
+    };
+    const rows = async (accountId: string) =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE account_id = ?").bind(accountId).first<{ n: number }>())!.n;
+    const setups = async (accountId: string) =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM webhook_events WHERE account_id = ? AND event_name = 'webhook.setup'").bind(accountId).first<{ n: number }>())!.n;
+
+    it("10 creates at once make one endpoint; the others get the 422 on url (or, with one key, the same 201)", async () => {
+      const { key, accountId } = await newKey();
+      const racing = client(key);
+      const statuses = (await times(10, (i) => racing.create({ url: `https://race${i}.example/h`, secret: SECRET }))).map((r) => r.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 422)).toHaveLength(9);
+      expect(await rows(accountId)).toBe(1);
+      expect(racing.sent).toHaveLength(1); // one webhook.setup, for the one that committed
+
+      const keyed = await newKey();
+      const same = client(keyed.key);
+      const answers = await times(10, () => same.create({ url: "https://keyed.example/h", secret: SECRET }, { "Idempotency-Key": "ep-race" }));
+      expect(answers.map((r) => r.status)).toEqual(Array(10).fill(201));
+      expect(new Set(await Promise.all(answers.map((r) => r.text()))).size).toBe(1);
+      expect(await rows(keyed.accountId)).toBe(1);
+      expect(await setups(keyed.accountId)).toBe(1);
+      expect(same.sent).toHaveLength(1);
+    });
+
+    it("10 updates or deletes at once with one key apply once and all get the same answer; without a key one delete wins", async () => {
+      const { key, accountId } = await newKey();
+      const { api, create: make, sent } = client(key);
+      const { id } = (await (await make({ url: "https://u.example/h", secret: SECRET })).json()) as { id: string };
+      const path = `/v1/webhook-endpoints/${id}`;
+      const patches = await times(10, () => api(path, { method: "PATCH", json: { url: "https://v.example/h" }, headers: { "Idempotency-Key": "ep-patch-race" } }));
+      expect(patches.map((r) => r.status)).toEqual(Array(10).fill(200));
+      expect(new Set(await Promise.all(patches.map((r) => r.text()))).size).toBe(1);
+      expect(await setups(accountId)).toBe(2); // the create's and the one url change's
+      expect(sent).toHaveLength(2);
+
+      const deletes = await times(10, () => api(path, { method: "DELETE", headers: { "Idempotency-Key": "ep-delete-race" } }));
+      expect(deletes.map((r) => r.status)).toEqual(Array(10).fill(204));
+
+      const other = await newKey();
+      const second = client(other.key);
+      const created = (await (await second.create({ url: "https://w.example/h", secret: SECRET })).json()) as { id: string };
+      const unkeyed = await times(10, () => second.api(`/v1/webhook-endpoints/${created.id}`, { method: "DELETE" }));
+      const statuses = unkeyed.map((r) => r.status);
+      expect(statuses.filter((s) => s === 204)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 404)).toHaveLength(9);
+      expect(await rows(other.accountId)).toBe(0);
+    });
   });
 });
