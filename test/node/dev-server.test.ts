@@ -307,6 +307,7 @@ describe("README", () => {
         encoding: "utf8",
         env: { ...process.env, VATLY_API_KEY: key, VATLY_PERSIST_TO: STATE },
         timeout: 60_000,
+        stdio: ["ignore", "pipe", "pipe"], // curl's progress meter stays out of the log; a failing block's stderr is in the error
       });
       expect(out, script).not.toMatch(/HTTP\/1\.1 5\d\d|An unexpected error/);
       expect(out.trim(), script).not.toBe("");
