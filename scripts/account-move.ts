@@ -22,22 +22,44 @@ Moves every row of the account to shard <shard> (0 is DB, 1 is DB_1, ...) and po
 account get 503 + Retry-After while it runs; reads keep working. --settle is how long to wait for API-key caches
 (default: 130 s with --remote, KV's cacheTtl plus the isolate cache; 65 s locally). Safe to run again after a failure.`;
 
-/** Every table holding account data, with how to select one account's rows and a stable order. */
-const TABLES: { name: string; where: (account: string) => string; order: string }[] = [
-  { name: "customers", where: (a) => `account_id = ${a}`, order: "id" },
-  { name: "customer_tombstones", where: (a) => `account_id = ${a}`, order: "id" },
-  { name: "idempotency_keys", where: (a) => `account_id = ${a}`, order: "testmode, key" },
-  { name: "webhook_endpoints", where: (a) => `account_id = ${a}`, order: "id" },
-  { name: "webhook_events", where: (a) => `account_id = ${a}`, order: "id" },
-  { name: "webhook_attempts", where: (a) => `event_id IN (SELECT id FROM webhook_events WHERE account_id = ${a})`, order: "event_id, attempt" },
+/** Every table holding account data, with how to select one account's rows, a stable order and the primary key. */
+const TABLES: { name: string; where: (account: string) => string; order: string; key: string[] }[] = [
+  { name: "customers", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
+  { name: "customer_tombstones", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
+  { name: "idempotency_keys", where: (a) => `account_id = ${a}`, order: "testmode, key", key: ["account_id", "testmode", "key"] },
+  { name: "webhook_endpoints", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
+  { name: "webhook_events", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
+  { name: "webhook_attempts", where: (a) => `event_id IN (SELECT id FROM webhook_events WHERE account_id = ${a})`, order: "event_id, attempt", key: ["event_id", "attempt"] },
 ];
 
 /** Every row of the account on a shard, table by table (one wrangler call). */
 const rowsOf = (shard: number, account: string, target: Target) =>
   queryEach(shard, TABLES.map((t) => `SELECT * FROM ${t.name} WHERE ${t.where(literal(account))} ORDER BY ${t.order}`), target);
 const checksum = (rows: Row[]) => createHash("sha256").update(JSON.stringify(rows)).digest("hex");
-const insert = (table: string, row: Row) =>
-  `INSERT INTO ${table} (${Object.keys(row).join(", ")}) VALUES (${Object.values(row).map(literal).join(", ")});`;
+/**
+ * D1 refuses a statement longer than 100,000 bytes (SQLITE_TOOBIG), and a customer's metadata alone may take about
+ * 110 KB. A longer text is inserted as its first piece, then appended piece by piece: 10,000 code points are at most
+ * 80 KB as a literal (a text with a NUL is written as hex, twice its UTF-8 bytes), and a piece never splits one.
+ */
+export const PIECE = 10_000;
+export function insertStatements(table: (typeof TABLES)[number], row: Row): string[] {
+  const first: Row = {};
+  const appends: string[] = [];
+  const where = table.key.map((column) => `${column} = ${literal(row[column]!)}`).join(" AND ");
+  for (const [column, value] of Object.entries(row)) {
+    const codePoints = typeof value === "string" && value.length > PIECE ? Array.from(value) : [];
+    if (codePoints.length <= PIECE) {
+      first[column] = value;
+      continue;
+    }
+    first[column] = codePoints.slice(0, PIECE).join("");
+    for (let at = PIECE; at < codePoints.length; at += PIECE) {
+      appends.push(`UPDATE ${table.name} SET ${column} = ${column} || ${literal(codePoints.slice(at, at + PIECE).join(""))} WHERE ${where};`);
+    }
+  }
+  return [`INSERT INTO ${table.name} (${Object.keys(first).join(", ")}) VALUES (${Object.values(first).map(literal).join(", ")});`, ...appends];
+}
+export const tableNamed = (name: string) => TABLES.find((t) => t.name === name)!;
 /** Deletes in dependency order: attempts name events of the account. */
 const deleteAll = (account: string) => [...TABLES].reverse().map((t) => `DELETE FROM ${t.name} WHERE ${t.where(literal(account))};`);
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -57,19 +79,24 @@ export async function moveAccount(account: string, to: number, target: Target, s
     await sleep(settleSeconds);
 
     log(`Copying ${account} from ${shardBinding(source)} to ${shardBinding(to)}.`);
-    const copied = rowsOf(source, account, target);
-    execute(to, [...deleteAll(account), ...TABLES.flatMap((table, i) => copied[i]!.map((row) => insert(table.name, row)))], target);
+    try {
+      const copied = rowsOf(source, account, target);
+      execute(to, [...deleteAll(account), ...TABLES.flatMap((table, i) => copied[i]!.flatMap((row) => insertStatements(table, row)))], target);
 
-    const landed = rowsOf(to, account, target);
-    for (const [i, table] of TABLES.entries()) {
-      const rows = copied[i]!;
-      const there = landed[i]!;
-      if (there.length !== rows.length || checksum(there) !== checksum(rows)) {
-        execute(to, deleteAll(account), target);
-        updateKeys(account, target, ({ moving: _, ...k }) => k);
-        throw new Error(`Verification failed for ${table.name} (${rows.length} rows on ${shardBinding(source)}, ${there.length} on ${shardBinding(to)}); nothing was moved.`);
+      const landed = rowsOf(to, account, target);
+      for (const [i, table] of TABLES.entries()) {
+        const rows = copied[i]!;
+        const there = landed[i]!;
+        if (there.length !== rows.length || checksum(there) !== checksum(rows)) {
+          throw new Error(`Verification failed for ${table.name} (${rows.length} rows on ${shardBinding(source)}, ${there.length} on ${shardBinding(to)}); nothing was moved.`);
+        }
+        log(`  ${table.name}: ${rows.length} rows, checksum ${checksum(rows).slice(0, 12)} on both`);
       }
-      log(`  ${table.name}: ${rows.length} rows, checksum ${checksum(rows).slice(0, 12)} on both`);
+    } catch (err) {
+      // Whatever failed (the copy, a refused statement, the verification): the source stays the one copy, writable.
+      execute(to, deleteAll(account), target);
+      updateKeys(account, target, ({ moving: _, ...k }) => k);
+      throw err;
     }
 
     updateKeys(account, target, ({ moving: _, ...k }) => ({ ...k, shard: to }));

@@ -41,8 +41,12 @@ export function execute(shard: number, statements: string[], target: Target): vo
   }
 }
 
+/** A value as an SQL literal. A text with a NUL is written as hex: SQLite reads SQL text only up to a NUL. */
 export const literal = (value: string | number | null) =>
-  value === null ? "NULL" : typeof value === "number" ? String(value) : `'${value.replaceAll("'", "''")}'`;
+  value === null ? "NULL"
+  : typeof value === "number" ? String(value)
+  : value.includes("\0") ? `CAST(X'${Buffer.from(value, "utf8").toString("hex")}' AS TEXT)`
+  : `'${value.replaceAll("'", "''")}'`;
 
 /** `npm run db:migrate`: the migrations on every shard. */
 export function migrateAll(target: Target): void {
