@@ -10,7 +10,7 @@ const COMBINED_MESSAGE = "The startingAfter and endingBefore parameters cannot b
 
 /** Query values arrive as a string, or an array when a parameter is repeated. */
 export const single = (name: string) =>
-  v.string((issue) => (Array.isArray(issue.input) ? `The ${name} parameter must be given only once.` : `The ${name} parameter must be a string.`));
+  v.string((issue) => (Array.isArray(issue.input) ? `The ${name} parameter must be a single value, given once.` : `The ${name} parameter must be a string.`));
 
 /** The query schema of a collection whose ids match `id` (described as e.g. "a customer id (cus_...)"), with its filters. */
 export function pageQuerySchema<F extends v.ObjectEntries>(id: RegExp, idDescription: string, filters: F) {
@@ -49,12 +49,20 @@ export interface PageQuery {
   endingBefore?: string;
 }
 
-/** Parses a list query; an empty parameter (`?startingAfter=`) counts as absent, as a Laravel API (Vatly's) treats it. */
+/**
+ * Parses a list query as a Laravel API (Vatly's) reads it: an empty parameter (`?startingAfter=`) counts as absent,
+ * and PHP's array notation (`?limit[]=5`, `?limit[a]=5`) gives the parameter a list, which is refused like a repeat.
+ */
 export function parsePageQuery<S extends v.GenericSchema<unknown, Partial<PageQuery>>>(
   schema: S,
   query: Record<string, unknown>,
 ): Omit<v.InferOutput<S>, "limit"> & { limit: number } {
-  const given = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== ""));
+  const given: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(query)) {
+    const list = /^([^[\]]+)\[[^\]]*\]$/.exec(name);
+    if (list) given[list[1]!] = [value].flat();
+    else if (value !== "") given[name] = value;
+  }
   const parsed = v.safeParse(schema, given, { abortPipeEarly: true });
   if (!parsed.success) failValidation(parsed.issues);
   return { ...parsed.output, limit: parsed.output.limit ?? DEFAULT_LIMIT };

@@ -135,8 +135,10 @@ describe("GET /v1/customers: invalid query (422)", () => {
     }
   });
 
-  it("rejects a repeated parameter", async () => {
-    expect(await invalidQuery("?limit=5&limit=6")).toEqual({ limit: ["The limit parameter must be given only once."] });
+  it("rejects a repeated parameter, and PHP's array notation for one", async () => {
+    expect(await invalidQuery("?limit=5&limit=6")).toEqual({ limit: ["The limit parameter must be a single value, given once."] });
+    expect(await invalidQuery("?limit%5B%5D=5")).toEqual({ limit: ["The limit parameter must be a single value, given once."] });
+    expect(await invalidQuery("?startingAfter[x]=cus_0Vc1iJv8ZDAz6lbYQCSM5N")).toEqual({ startingAfter: ["The startingAfter parameter must be a single value, given once."] });
   });
 
   it("rejects both cursors at once", async () => {
