@@ -41,7 +41,7 @@ const checksum = (rows: Row[]) => createHash("sha256").update(JSON.stringify(row
  * 110 KB. A longer text is inserted as its first piece, then appended piece by piece: 10,000 code points are at most
  * 80 KB as a literal (a text with a NUL is written as hex, twice its UTF-8 bytes), and a piece never splits one.
  */
-export const PIECE = 10_000;
+const PIECE = 10_000;
 export function insertStatements(table: (typeof TABLES)[number], row: Row): string[] {
   const first: Row = {};
   const appends: string[] = [];

@@ -23,8 +23,8 @@ export const targetFrom = (values: { remote?: boolean; "persist-to"?: string; en
 /**
  * Runs wrangler and returns its output. Local state is SQLite that a running `npm run dev` also holds, so a local
  * command can meet "database is locked" (SQLITE_BUSY); it is tried again after a short pause. Every command the
- * scripts run is safe to repeat (a KV put of the same record, a batch that deletes before it inserts, SELECTs,
- * migrations), and a command refused with SQLITE_BUSY has not applied.
+ * scripts run is safe to repeat, even after a refusal partway through a file: a KV put of the same record, SELECTs,
+ * migrations, and batches that delete the account's rows before they insert them.
  */
 export function wrangler(args: string[]): string {
   for (let attempt = 1; ; attempt++) {
