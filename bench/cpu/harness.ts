@@ -74,6 +74,10 @@ export const primitives: Record<string, () => unknown> = {
   },
   "new Response, 5 headers in its init": () => new Response(customerJson, { headers: { ...JSON_TYPE, "X-Request-Id": "x", "Cache-Control": "x", "X-Content-Type-Options": "x", "X-D1-Bookmark": "x" } }),
   "read a Response body (arrayBuffer)": () => new Response(customerJson).arrayBuffer(),
+  "new Request with a JSON body, read and parsed": async () => {
+    const request = scenarios.create!.request(0);
+    return JSON.parse(new TextDecoder().decode(await request.arrayBuffer()));
+  },
   "SHA-256 hex of a key (node:crypto)": () => sha256Hex(KEY),
   "SHA-256 of a key (WebCrypto digest, no hex)": async () => crypto.subtle.digest("SHA-256", new TextEncoder().encode(KEY)),
   "new URL": () => new URL(one),
