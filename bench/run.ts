@@ -20,7 +20,7 @@ const USAGE = `Usage: npm run bench [-- --scale | --shards | --own | --profile <
   --own       only the handler's own CPU, before and after (about a minute; prints, writes nothing).
   --profile   V8 sampling profile of one harness scenario (get, list, create, create-keyed, replay, update, delete, ...).
 Environment: BENCH_SECONDS (per scenario per round, default 5), BENCH_ROUNDS (default 2), BENCH_CUSTOMERS (default 10000),
-BENCH_SCENARIOS (--own: a comma-separated subset, e.g. get,create).`;
+BENCH_OWN_ROUNDS (the own-CPU rounds, default 6), BENCH_SCENARIOS (--own: a comma-separated subset, e.g. get,create).`;
 
 let options: { scale?: boolean; shards?: boolean; own?: boolean; primitives?: boolean; profile?: string; target?: string; help?: boolean };
 try {
@@ -45,6 +45,8 @@ const SHARDS = options.shards ?? false;
 const BEFORE_COMMIT = "37a33124f307cb3203e32628e4a060f3679935a5";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5); // per scenario per round
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+// The handler's own CPU is a difference of a few µs: six rounds keep its ratios within a few percent between runs.
+const OWN_ROUNDS = Number(process.env.BENCH_OWN_ROUNDS ?? 6);
 const N = Number(process.env.BENCH_CUSTOMERS ?? 10_000);
 const CONNECTIONS = 4;
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -201,12 +203,12 @@ function seed(persist: string, count: number, startMs: number): string[] {
 }
 
 /** Migrated shards and the bench account's key (plus, for --shards, keys of accounts on each shard). */
-function prepareState(persist: string, extraKeys: { key: string; accountId: string; shard: number }[] = []) {
+async function prepareState(persist: string, extraKeys: { key: string; accountId: string; shard: number }[] = []) {
   rmSync(persist, { recursive: true, force: true });
   mkdirSync(persist, { recursive: true });
   for (const binding of ["DB", "DB_1"]) wrangler(ROOT, "d1", "migrations", "apply", binding, "--local", "--persist-to", persist);
   for (const { key, accountId, shard } of [{ key: KEY, accountId: ACCOUNT, shard: 0 }, ...extraKeys]) {
-    const hash = sha256Hex(key);
+    const hash = await sha256Hex(key);
     const stored: StoredKey = { accountId, mode: "test", createdAt: new Date().toISOString(), revokedAt: null, shard };
     const record = JSON.stringify(stored);
     wrangler(ROOT, "kv", "key", "put", `apikey:${hash}`, record, "--binding", "API_KEYS", "--local", "--persist-to", persist);
@@ -304,40 +306,51 @@ function apiScenarios(server: () => Server, ids: string[]): Scenario[] {
 }
 
 // ---------- the Worker's own CPU, without the simulators ----------
-/** The harness bundle (bench/cpu) served by a bare workerd: no wrangler proxy, no inspector, no simulators. */
-async function startHarness(port: number, inspectorPort?: number): Promise<{ pid: number; stop(): void }> {
+/**
+ * The harness served by a bare workerd (no wrangler proxy, no inspector, no simulators): one Worker per target, each
+ * in its own isolate, in one process whose CPU is measured. `after` listens on `port`, `before` on `port + 1`.
+ */
+const HARNESS_TARGETS = ["after", "before"] as const;
+const HARNESS_PORT = 18796;
+type HarnessTarget = (typeof HARNESS_TARGETS)[number];
+async function startHarness(port: number, inspectorPort?: number): Promise<{ pid: number; stop(): void; url(target: HarnessTarget): string }> {
   const dir = join(OUT, "harness");
   rmSync(dir, { recursive: true, force: true });
   prepareBefore();
-  wrangler(ROOT, "deploy", "--dry-run", "--outdir", dir, "-c", "bench/cpu/wrangler.toml");
+  for (const target of HARNESS_TARGETS) {
+    wrangler(ROOT, "deploy", "--dry-run", "--outdir", join(dir, target), "-c", "bench/cpu/wrangler.toml", `bench/cpu/${target}.ts`);
+  }
+  const url = (target: HarnessTarget) => `http://127.0.0.1:${port + HARNESS_TARGETS.indexOf(target)}`;
   writeFileSync(
     join(dir, "config.capnp"),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .harness)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+  services = [${HARNESS_TARGETS.map((t) => `(name = "${t}", worker = .${t})`).join(", ")}],
+  sockets = [${HARNESS_TARGETS.map((t, i) => `(name = "${t}", address = "127.0.0.1:${port + i}", http = (), service = "${t}")`).join(", ")}],
 );
-const harness :Workerd.Worker = (
-  modules = [(name = "harness.js", esModule = embed "harness.js")],
+${HARNESS_TARGETS.map((t) => `const ${t} :Workerd.Worker = (
+  modules = [(name = "${t}.js", esModule = embed "${t}/${t}.js")],
   compatibilityDate = "2026-11-01",
-);
+);`).join("\n")}
 `,
   );
   const inspector = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
   const child = spawn(join(ROOT, "node_modules/.bin/workerd"), ["serve", "config.capnp", ...inspector], { cwd: dir, detached: true, stdio: "ignore" });
   started.push(child);
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/run?scenario=baseline&n=1`);
-      break;
-    } catch {
-      if (i > 100) throw new Error("workerd did not start the harness");
-      await new Promise((r) => setTimeout(r, 100));
+  for (const target of HARNESS_TARGETS) {
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(`${url(target)}/run?scenario=baseline&n=1`);
+        break;
+      } catch {
+        if (i > 100) throw new Error(`workerd did not start the harness (${target})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
   // node_modules/.bin/workerd is a Node launcher: measure the workerd binary it runs.
   const pid = [child.pid!, ...descendants(child.pid!)].find((p) => cmdline(p).includes("bin/workerd serve"))!;
-  return { pid, stop: () => process.kill(-child.pid!, "SIGKILL") };
+  return { pid, stop: () => process.kill(-child.pid!, "SIGKILL"), url };
 }
 
 /** The handler as it was before the request-path redesign, for the harness's `before` target. */
@@ -357,14 +370,14 @@ const NEW_ONLY = new Set(["create-endpoint", "update", "update-keyed", "delete"]
 
 /** Own CPU per request of each scenario, for both targets, alternating within every round. */
 async function handlerCpu(): Promise<Map<string, { after: number; before?: number }>> {
-  const harness = await startHarness(18788);
+  const harness = await startHarness(HARNESS_PORT);
   const runs = [["baseline", "after"], ...OWN_SCENARIOS.flatMap((s) => (NEW_ONLY.has(s) ? [[s, "after"]] : [[s, "before"], [s, "after"]]))];
   const perRequest = new Map<string, number[]>(runs.map(([s, t]) => [`${s}/${t}`, []]));
-  for (let round = 0; round < ROUNDS + 2; round++) {
+  for (let round = 0; round < OWN_ROUNDS + 1; round++) {
     for (const [name, target] of round % 2 ? [...runs].reverse() : runs) {
       const n = name === "baseline" ? 100_000 : 20_000; // about a second each: /proc counts CPU in 10 ms ticks
       const before = cpuMs(harness.pid);
-      const response = await fetch(`http://127.0.0.1:18788/run?scenario=${name}&target=${target}&n=${n}`);
+      const response = await fetch(`${harness.url(target as HarnessTarget)}/run?scenario=${name}&n=${n}`);
       const body = (await response.json()) as { d1RoundTripsPerRequest?: number };
       if (!response.ok) throw new Error(`harness ${name} (${target}): ${JSON.stringify(body)}`);
       if (round > 0) perRequest.get(`${name}/${target}`)!.push(((cpuMs(harness.pid) - before) * 1000) / n); // round 0 warms up
@@ -385,15 +398,15 @@ const handlerRoundTrips = new Map<string, number>();
 
 /** `--primitives`: CPU per call of each building block in bench/cpu/harness.ts, median of the rounds. */
 async function primitiveCpu(): Promise<string[]> {
-  const harness = await startHarness(18788); // extracts the before handler, which the harness module imports
   const { primitives } = await import("./cpu/harness");
+  const harness = await startHarness(HARNESS_PORT);
   const names = Object.keys(primitives);
   const perCall = new Map<string, number[]>(names.map((name) => [name, []]));
   const n = 200_000;
   for (let round = 0; round < ROUNDS + 2; round++) {
     for (const name of names) {
       const before = cpuMs(harness.pid);
-      const response = await fetch(`http://127.0.0.1:18788/run?scenario=${encodeURIComponent(`primitive:${name}`)}&n=${n}`);
+      const response = await fetch(`${harness.url("after")}/run?scenario=${encodeURIComponent(`primitive:${name}`)}&n=${n}`);
       if (!response.ok) throw new Error(`primitive ${name}: ${await response.text()}`);
       if (round > 0) perCall.get(name)!.push(((cpuMs(harness.pid) - before) * 1000) / n);
     }
@@ -415,7 +428,7 @@ function ownCpuTable(own: Map<string, { after: number; before?: number }>): stri
   return [
       "## The Worker's own CPU (no simulators): before and after, side by side",
       "",
-      `The handler bundled with \`bench/cpu/harness.ts\` and served by a bare \`workerd\` (no wrangler proxy, no inspector), called thousands of times per request against in-memory D1/KV/rate-limit/queue stand-ins that return realistic rows; CPU of that workerd process per call, median of the rounds. Each call builds a real \`Request\` and reads the whole \`Response\`; the baseline gets the same \`Request\` and answers with a customer-sized JSON \`Response\`. **before** is the handler at ${BEFORE_COMMIT.slice(0, 7)} (before the request-path redesign), **after** is \`src/index.ts\`; both run in the same workerd, alternating. "Own" is the CPU above the baseline (${f(ownBase, 1)} µs).`,
+      `The handler bundled with \`bench/cpu/harness.ts\` and served by a bare \`workerd\` (no wrangler proxy, no inspector), called thousands of times per request against in-memory D1/KV/rate-limit/queue stand-ins that return realistic rows; CPU of that workerd process per call, median of the rounds. Each call builds a real \`Request\` and reads the whole \`Response\`; the baseline gets the same \`Request\` and answers with a customer-sized JSON \`Response\`. **before** is the handler at ${BEFORE_COMMIT.slice(0, 7)} (before the request-path redesign), **after** is \`src/index.ts\`; both run in the same workerd process, each in its own isolate, alternating over ${OWN_ROUNDS} rounds. "Own" is the CPU above the baseline (${f(ownBase, 1)} µs).`,
       "",
       "| scenario | before µs/req | after µs/req | own CPU after / before | D1 round trips after (before) |",
       "| --- | ---: | ---: | ---: | ---: |",
@@ -428,8 +441,9 @@ function ownCpuTable(own: Map<string, { after: number; before?: number }>): stri
 
 /** `--profile <scenario>`: V8's sampling profiler over the harness through the inspector; prints the top self times. */
 async function profile(scenario: string, target: string) {
-  const harness = await startHarness(18788, 18790);
-  const [inspected] = (await (await fetch("http://127.0.0.1:18790/json/list")).json()) as { webSocketDebuggerUrl: string }[];
+  const harness = await startHarness(HARNESS_PORT, 18790);
+  const inspectable = (await (await fetch("http://127.0.0.1:18790/json/list")).json()) as { webSocketDebuggerUrl: string; title?: string; url?: string }[];
+  const inspected = inspectable.find((t) => `${t.title ?? ""} ${t.url ?? ""}`.includes(target)) ?? inspectable[HARNESS_TARGETS.indexOf(target as HarnessTarget)];
   const ws = new WebSocket(inspected!.webSocketDebuggerUrl);
   await new Promise((resolve) => ws.addEventListener("open", resolve));
   let id = 0;
@@ -441,9 +455,10 @@ async function profile(scenario: string, target: string) {
   const send = (method: string, params = {}) => new Promise<any>((resolve) => (pending.set(++id, resolve), ws.send(JSON.stringify({ id, method, params }))));
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 50 });
-  await fetch(`http://127.0.0.1:18788/run?scenario=${scenario}&target=${target}&n=2000`); // warm up
+  const run = `${harness.url(target as HarnessTarget)}/run?scenario=${scenario}`;
+  await fetch(`${run}&n=2000`); // warm up
   await send("Profiler.start");
-  await fetch(`http://127.0.0.1:18788/run?scenario=${scenario}&target=${target}&n=4000`);
+  await fetch(`${run}&n=4000`);
   const { profile } = await send("Profiler.stop");
   ws.close();
   harness.stop();
@@ -467,7 +482,7 @@ async function profile(scenario: string, target: string) {
   });
   const top = (times: Map<string, number>) =>
     [...times].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([name, t]) => `${((t / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
-  console.log(`Self time of ${scenario} (harness bundle line numbers: bench/.out/harness/harness.js)`);
+  console.log(`Self time of ${scenario}, ${target} (line numbers of the bundle bench/.out/harness/${target}/${target}.js)`);
   console.log(top(self).join("\n"));
   console.log(`\nTotal time (self and callees, synchronous part) of ${scenario}`);
   console.log(top(inclusive).join("\n"));
@@ -533,7 +548,7 @@ async function main() {
 
   if (!SCALE) {
     const persist = join(OUT, "state");
-    prepareState(persist);
+    await prepareState(persist);
     const ids = seed(persist, N, Date.now() - N - 60_000);
     const api = await startServer(ROOT, 18787, persist, benchConfig());
     const baseline = await startServer(join(ROOT, "bench/baseline"), 18789);
@@ -560,7 +575,7 @@ async function main() {
     lines.push(...table);
   } else {
     const persist = join(OUT, "scale");
-    prepareState(persist);
+    await prepareState(persist);
     const scaleSeconds = Math.max(3, SECONDS - 2);
     const measure = async (ids: string[]) => {
       const api = await startServer(ROOT, 18787, persist, benchConfig());
@@ -622,7 +637,7 @@ async function shardThroughput() {
     { key: keyOf("shardonec"), accountId: "acct_shard_c", shard: 1 },
   ];
   const persist = join(OUT, "shards");
-  prepareState(persist, accounts);
+  await prepareState(persist, accounts);
   const api = await startServer(ROOT, 18787, persist, benchConfig());
   let n = 0;
   const creates = (key: string) => ({

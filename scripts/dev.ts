@@ -31,7 +31,7 @@ migrateAll(target);
 console.log("Local D1 migrations applied to every shard.");
 
 // Keys are stored hashed, so an old key cannot be shown again: each start mints a new local test key.
-const key = createKey({ accountId, mode: "test", ...target });
+const key = await createKey({ accountId, mode: "test", ...target });
 console.log(`
 Local test key for account ${accountId} (local KV only):
 

@@ -27,11 +27,11 @@ export function placeAccount(accountId: string, target: Target, requested?: numb
   return existing ?? requested ?? placeByHash(accountId, shards);
 }
 
-export function createKey({ accountId, mode, shard, ...target }: { accountId: string; mode: Mode; shard?: number } & Target): string {
+export async function createKey({ accountId, mode, shard, ...target }: { accountId: string; mode: Mode; shard?: number } & Target): Promise<string> {
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
-  const hash = sha256Hex(key);
+  const hash = await sha256Hex(key);
   const placed = placeAccount(accountId, target, shard);
   const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4), shard: placed };
   kv(["put", KEY_PREFIX + hash, JSON.stringify(stored)], target);
@@ -47,12 +47,13 @@ export function readStored(name: string, target: Target): StoredKey | null {
   }
 }
 
-export function revokeKey(key: string, target: Target): StoredKey {
+export async function revokeKey(key: string, target: Target): Promise<StoredKey> {
   if (!API_KEY.test(key)) throw new Error("The key must look like live_... or test_... (as key:create printed it).");
-  const stored = readStored(KEY_PREFIX + sha256Hex(key), target);
+  const name = KEY_PREFIX + (await sha256Hex(key));
+  const stored = readStored(name, target);
   if (!stored) throw new Error("No such key.");
   const revoked = { ...stored, revokedAt: new Date().toISOString() };
-  kv(["put", KEY_PREFIX + sha256Hex(key), JSON.stringify(revoked)], target);
+  kv(["put", name, JSON.stringify(revoked)], target);
   return revoked;
 }
 
@@ -96,12 +97,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if (command === "create") {
       const shard = values.shard === undefined ? undefined : Number(values.shard);
       if (shard !== undefined && !Number.isInteger(shard)) throw new Error("--shard must be a shard number (0 is DB, 1 is DB_1, ...)");
-      const key = createKey({ accountId: values.account ?? "", mode: values.mode as Mode, shard, ...target });
+      const key = await createKey({ accountId: values.account ?? "", mode: values.mode as Mode, shard, ...target });
       console.log(`Created a ${values.mode} key for account ${values.account} (${target.remote ? "remote" : "local"} KV). It is shown only once:`);
       console.log(key);
     } else if (command === "revoke") {
       if (positionals.length !== 1) throw new Error(USAGE);
-      const stored = revokeKey(positionals[0]!, target);
+      const stored = await revokeKey(positionals[0]!, target);
       console.log(`Revoked the ${stored.mode} key of account ${stored.accountId} at ${stored.revokedAt}.`);
     } else if (command === "list") {
       const keys = listKeys(values.account ?? "", target);

@@ -49,7 +49,7 @@ async function call(method: string, path: string, key: string, body?: object) {
 
 server.listen(port, "127.0.0.1", async () => {
   try {
-    const key = createKey({ accountId: values.account ?? process.env.DEV_ACCOUNT ?? "acct_local", mode: "test", remote: false, persistTo: values["persist-to"] });
+    const key = await createKey({ accountId: values.account ?? process.env.DEV_ACCOUNT ?? "acct_local", mode: "test", remote: false, persistTo: values["persist-to"] });
     const existing = await call("GET", "/v1/webhook-endpoints", key);
     for (const endpoint of existing?.data ?? []) await call("DELETE", `/v1/webhook-endpoints/${endpoint.id}`, key);
     const url = `http://127.0.0.1:${port}/webhooks`;

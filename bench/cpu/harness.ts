@@ -1,21 +1,23 @@
 // Runs a Worker's fetch handler n times in one request, against in-memory bindings, so that the CPU the workerd
-// process spends is the Worker's own. Two targets: `after` (src/index.ts) and `before` (the handler as it was before
-// the request-path redesign, extracted by bench/run.ts into bench/.out/before), measured side by side in one run.
+// process spends is the Worker's own. Each target is its own Worker (bench/cpu/after.ts, bench/cpu/before.ts) in one
+// workerd process: `after` is src/index.ts, `before` the handler as it was before the request-path redesign
+// (extracted by bench/run.ts into bench/.out/before). Separate isolates keep the libraries both bundle (itty-router,
+// valibot, drizzle) from sharing the JIT's type feedback, which made one target's run depend on the other's.
+import { createHash } from "node:crypto";
 import { accountIndexKey } from "../../src/lib/api-keys";
 import { sha256Hex } from "../../src/lib/crypto";
-import after from "../../src/index";
-import before from "../.out/before/src/index";
 import { baselineResponse } from "../baseline/index";
 import { allowAll, customerRow, FakeD1, FakeKV, fakeQueue } from "./fakes";
 
+type Target = { fetch: (request: Request, env: never, ctx: ExecutionContext) => Promise<Response> };
+
 const KEY = "test_benchbenchbenchbenchbenchbenchbench";
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-const targets = { after, before } as Record<string, { fetch: (request: Request, env: never, ctx: ExecutionContext) => Promise<Response> }>;
 
 const replayBody = `{"email":"replay@example.com","metadata":{"plan":"pro"}}`;
 
 export async function makeEnv(options: { endpoint?: boolean } = {}) {
-  const hash = sha256Hex(KEY);
+  const hash = await sha256Hex(KEY);
   const kv = new Map([
     [`apikey:${hash}`, JSON.stringify({ accountId: "acct_bench", mode: "test", createdAt: "2026-01-01T00:00:00Z", revokedAt: null })],
     [accountIndexKey("acct_bench", hash), "1"],
@@ -23,7 +25,7 @@ export async function makeEnv(options: { endpoint?: boolean } = {}) {
   const DB = new FakeD1(options.endpoint ?? false);
   // The stored answer the replay scenario finds (the fingerprint is the same for both targets).
   DB.idempotency.set("acct_bench|1|bench-replay", {
-    fingerprint: sha256Hex(`POST /v1/customers\n${JSON.stringify(JSON.parse(replayBody))}`),
+    fingerprint: await sha256Hex(`POST /v1/customers\n${JSON.stringify(JSON.parse(replayBody))}`),
     status: 201,
     body: JSON.stringify({ id: customerRow(1).id, resource: "customer" }),
     headers: "{}",
@@ -78,8 +80,8 @@ export const primitives: Record<string, () => unknown> = {
     const request = scenarios.create!.request(0);
     return JSON.parse(new TextDecoder().decode(await request.arrayBuffer()));
   },
-  "SHA-256 hex of a key (node:crypto)": () => sha256Hex(KEY),
-  "SHA-256 of a key (WebCrypto digest, no hex)": async () => crypto.subtle.digest("SHA-256", new TextEncoder().encode(KEY)),
+  "SHA-256 hex of a key (WebCrypto, as the Worker does)": () => sha256Hex(KEY),
+  "SHA-256 hex of a key (node:crypto, for comparison)": () => createHash("sha256").update(KEY).digest("hex"),
   "new URL": () => new URL(one),
   "headers.get": () => auth.Authorization.length + (primitiveRequest.headers.get("Authorization")?.length ?? 0),
   "JSON.parse + JSON.stringify of a customer": () => JSON.stringify(JSON.parse(customerJson)),
@@ -87,12 +89,13 @@ export const primitives: Record<string, () => unknown> = {
 };
 const primitiveRequest = new Request(one, { headers: auth });
 
-export default {
+/** The harness Worker for one target: `/run?scenario=<name>&n=<count>`. */
+export const harnessFor = (handler: unknown) => ({
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const name = url.searchParams.get("scenario") ?? "";
     const n = Number(url.searchParams.get("n") ?? "1000");
-    const target = targets[url.searchParams.get("target") ?? "after"];
+    const target = handler as Target;
     const log = console.log;
     console.log = () => {}; // the local log pipe is wrangler's, not the Worker's; the JSON line is still built
     try {
@@ -108,7 +111,7 @@ export default {
         return Response.json({ n });
       }
       const scenario = scenarios[name];
-      if (!scenario || !target) return new Response("unknown scenario or target", { status: 400 });
+      if (!scenario) return new Response("unknown scenario", { status: 400 });
       const env = await makeEnv({ endpoint: scenario.endpoint });
       const db = (env as { DB: FakeD1 }).DB;
       const queriesBefore = db.queries;
@@ -124,4 +127,4 @@ export default {
       console.log = log;
     }
   },
-};
+});

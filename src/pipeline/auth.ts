@@ -42,7 +42,7 @@ export async function authenticate(request: ApiRequest, env: Env): Promise<void>
   const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("Authorization") ?? "");
   const key = match?.[1];
   const mode = key?.startsWith("live_") ? "live" : key?.startsWith("test_") ? "test" : null;
-  const hash = mode ? sha256Hex(key!) : null;
+  const hash = mode ? await sha256Hex(key!) : null;
   const now = request.receivedAt;
 
   let stored = hash ? known.get(hash, now) : undefined;

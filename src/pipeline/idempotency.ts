@@ -29,7 +29,7 @@ export async function idempotency(request: RouteRequest): Promise<Response | und
   const key = request.headers.get("Idempotency-Key");
   if (key === null) return undefined;
   if (!IDEMPOTENCY_KEY.test(key)) fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
-  const fingerprint = sha256Hex(`${request.method} ${canonicalPath(request.pathname)}\n${JSON.stringify(request.input ?? null)}`);
+  const fingerprint = await sha256Hex(`${request.method} ${canonicalPath(request.pathname)}\n${JSON.stringify(request.input ?? null)}`);
   request.idempotency = { key, fingerprint, createdAt: request.receivedAt };
   return replay(request.db, request.caller, request.idempotency);
 }

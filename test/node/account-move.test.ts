@@ -15,7 +15,7 @@ describe("account:move", () => {
   it("stops before the flip when a table does not verify, leaving the source the one copy the keys name", async () => {
     migrateAll(target);
     const account = "acct_badcopy";
-    createKey({ accountId: account, mode: "test", shard: 0, ...target });
+    await createKey({ accountId: account, mode: "test", shard: 0, ...target });
     execute(0, [
       `INSERT INTO customers (id, account_id, testmode, email, name, metadata, created_at, etag) VALUES ('cus_0000000000000000000001', '${account}', 1, 'a@example.com', NULL, '{}', '2026-01-01T00:00:00Z', 'e1');`,
     ], target);
@@ -39,7 +39,7 @@ describe("account:move", () => {
   it("copies rows longer than D1's 100,000-byte statement limit, and texts with a NUL, exactly", async () => {
     migrateAll(target);
     const account = "acct_bigrows";
-    createKey({ accountId: account, mode: "test", shard: 0, ...target });
+    await createKey({ accountId: account, mode: "test", shard: 0, ...target });
     // The largest metadata the contract allows (50 keys of 40 characters, values of 500, all emoji: about 110 KB),
     // built by SQL itself, since no single INSERT of it as a literal would be accepted.
     const metadata = `(WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 59)
