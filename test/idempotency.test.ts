@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { cleanUpIdempotencyKeys } from "../src/jobs/cron";
-import { IDEMPOTENCY_WINDOW_MS } from "../src/pipeline/idempotency";
+import { IDEMPOTENCY_WINDOW_MS } from "../src/pipeline/idempotency.repository";
 import { call, expectError, newKey, type ListBody } from "./helpers";
 
 const post = (key: string, idempotencyKey: string | undefined, json: unknown) =>

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanUpIdempotencyKeys } from "../src/jobs/cron";
 import { KEY_CACHE_MS } from "../src/pipeline/auth";
-import { IDEMPOTENCY_WINDOW_MS } from "../src/pipeline/idempotency";
+import { IDEMPOTENCY_WINDOW_MS } from "../src/pipeline/idempotency.repository";
 import { KEY_PREFIX } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
 import { call, callWithEnv, createCustomer, expectError, newKey } from "./helpers";

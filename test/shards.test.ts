@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cleanUpIdempotencyKeys, deleteOldEvents, EVENT_RETENTION_MS, SWEEP_GRACE_MS, sweepUndelivered } from "../src/jobs/cron";
-import { IDEMPOTENCY_WINDOW_MS } from "../src/pipeline/idempotency";
+import { IDEMPOTENCY_WINDOW_MS } from "../src/pipeline/idempotency.repository";
 import { shardsOf } from "../src/lib/shards";
 import { call, callWithEnv, createCustomer, expectError, newKey, type ListBody } from "./helpers";
 import { consume, recordingQueue, SECRET } from "./webhooks/helpers";

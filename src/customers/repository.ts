@@ -7,7 +7,6 @@ import type { Caller, IdempotentWrite } from "../env";
 import { toHex } from "../lib/crypto";
 import type { PageQuery } from "../lib/pagination";
 import type { Database } from "../pipeline/database";
-import { expiredBefore } from "../pipeline/idempotency";
 import { clearExpiredKey, recordAnswerIfChanged } from "../pipeline/idempotency.repository";
 import type { NewEvent } from "../webhooks/event";
 import { eventColumns, eventDeliveryQuery, eventJson, insertEventQuery } from "../webhooks/repository";
@@ -162,18 +161,15 @@ interface WriteContext {
 /** Whether the write's event committed with an endpoint to deliver to (the batch's last statement says). */
 const shouldDeliver = (results: D1Result[]) => (results.at(-1)!.results[0] as { delivery?: string } | undefined)?.delivery === "pending";
 
-const keyed = (ctx: WriteContext) =>
-  ctx.idempotency && { key: ctx.idempotency.key, fingerprint: ctx.idempotency.fingerprint, createdAt: ctx.idempotency.createdAt };
-
 /**
  * The customer, its customer.created event and (if keyed) its idempotency record, in one batch: a D1 transaction,
  * all or nothing. True when the event is to be delivered.
  */
 export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow, eventBody: string, ctx: WriteContext): Promise<boolean> {
   const values = { ...row, ...scope(caller), ...ctx.event, base: ctx.base, body: eventBody };
-  const record = keyed(ctx);
+  const record = ctx.idempotency;
   const results = await db.batch([
-    ...(record ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt))] : []),
+    ...clearExpiredKey(db, caller, record),
     bind(db, queries.insertCustomer, values),
     ...(record ? [bind(db, queries.recordCreated, { ...values, ...record })] : []),
     bind(db, insertEventQuery, values),
@@ -212,8 +208,8 @@ export async function updateCustomer(
     metadataMode: changes.metadata === undefined ? "keep" : changes.metadata === null ? "clear" : "merge",
     metadataPatch: changes.metadata ? JSON.stringify(changes.metadata) : null,
   };
-  const record = keyed(ctx);
-  const clear = record ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt))] : [];
+  const record = ctx.idempotency;
+  const clear = clearExpiredKey(db, caller, record);
   const results = await db.batch([
     ...clear,
     bind(db, queries.updateCustomer, values),
@@ -244,13 +240,13 @@ export async function deleteCustomer(
   const values = {
     ...scope(caller), ...ctx.event, id, body: eventBody, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.event.now,
   };
-  const record = keyed(ctx);
-  const clear = record ? [clearExpiredKey(db, caller, ctx.idempotency!, expiredBefore(record.createdAt))] : [];
+  const record = ctx.idempotency;
+  const clear = clearExpiredKey(db, caller, record);
   // The record and the event follow the tombstone insert directly: they exist exactly when this request deleted.
   const results = await db.batch([
     ...clear,
     bind(db, queries.insertTombstone, values),
-    ...(record ? [recordAnswerIfChanged(db, caller, ctx.idempotency!, id, { status: 204, body: "", headers: {} })] : []),
+    ...(record ? [recordAnswerIfChanged(db, caller, record, id, { status: 204, body: "", headers: {} })] : []),
     bind(db, queries.insertDeletedEvent, values),
     bind(db, queries.deleteCustomer, values),
     bind(db, queries.eraseStoredAnswers, values),

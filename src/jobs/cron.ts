@@ -1,7 +1,6 @@
 // Cron Triggers (wrangler.toml `[triggers]`): background work, apart from the routes. Each job visits every shard.
 import type { Env } from "../env";
 import { shardDatabase, shardsOf } from "../lib/shards";
-import { expiredBefore } from "../pipeline/idempotency";
 import { deleteExpiredIdempotencyKeys } from "../pipeline/idempotency.repository";
 import { claimOverdueEvents, deleteEventsBefore } from "../webhooks/repository";
 
@@ -20,7 +19,7 @@ async function onEveryShard(env: Env, event: string, job: (db: D1Database, shard
 
 /** Forget idempotency keys older than the 24-hour window. */
 export const cleanUpIdempotencyKeys = (env: Env, now = Date.now()) =>
-  onEveryShard(env, "idempotency_cleanup", (db) => deleteExpiredIdempotencyKeys(db, expiredBefore(now)));
+  onEveryShard(env, "idempotency_cleanup", (db) => deleteExpiredIdempotencyKeys(db, now));
 
 /** Re-enqueue undelivered events that are not in flight: a lost send after commit is never a lost event. */
 export const sweepUndelivered = (env: Env, now = Date.now()) =>

@@ -5,6 +5,11 @@ import type { Caller, IdempotentWrite } from "../env";
 import { bind, build, p, scope } from "../db/query";
 import type { Database } from "./database";
 
+/** How long an Idempotency-Key is remembered. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Records created before this are expired: ignored by lookups, replaced on reuse, deleted by the cron. */
+const expiredBefore = (now: number) => now - IDEMPOTENCY_WINDOW_MS;
+
 const keyInScope = and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.key, p("key")));
 
 const findRecord = build
@@ -38,13 +43,17 @@ interface StoredAnswer {
   headers: string;
 }
 
-export function findIdempotencyRecord(db: Database, caller: Caller, key: string, notBefore: number) {
-  return bind(db, findRecord, { ...scope(caller), key, notBefore }).first<StoredAnswer>();
+/** The unexpired record of the request's key, if any. */
+export function findIdempotencyRecord(db: Database, caller: Caller, write: IdempotentWrite) {
+  return bind(db, findRecord, { ...scope(caller), key: write.key, notBefore: expiredBefore(write.createdAt) }).first<StoredAnswer>();
 }
 
-/** The first statement of every keyed write batch: make room for the key if its old record has expired. */
-export const clearExpiredKey = (db: Database, caller: Caller, write: IdempotentWrite, expiredBefore: number) =>
-  bind(db, deleteExpiredKey, { ...scope(caller), key: write.key, expiredBefore });
+/**
+ * The first statements of every write batch: with a key, make room for it if its old record has expired; without
+ * one, nothing.
+ */
+export const clearExpiredKey = (db: Database, caller: Caller, write: IdempotentWrite | undefined) =>
+  write ? [bind(db, deleteExpiredKey, { ...scope(caller), key: write.key, expiredBefore: expiredBefore(write.createdAt) })] : [];
 
 /** A write's answer, recorded in its batch right after the statement that makes the change. */
 export const recordAnswerIfChanged = (
@@ -55,7 +64,7 @@ export const recordAnswerIfChanged = (
     status: answer.status, answer: answer.body, headers: JSON.stringify(answer.headers),
   });
 
-/** The cron's clean-up. */
-export async function deleteExpiredIdempotencyKeys(db: Database, expiredBefore: number): Promise<number> {
-  return (await bind(db, deleteExpiredKeys, { expiredBefore }).run()).meta.changes;
+/** The cron's clean-up: every record older than the window, as of `now`. */
+export async function deleteExpiredIdempotencyKeys(db: Database, now: number): Promise<number> {
+  return (await bind(db, deleteExpiredKeys, { expiredBefore: expiredBefore(now) }).run()).meta.changes;
 }

@@ -1,16 +1,12 @@
 // Idempotency-Key, in one place for every write route (POST, PATCH, DELETE): the header rule, the fingerprint, the
 // lookup and the replay. The record itself is written by the route's repository in the same batch as the change
-// (idempotency.repository.ts has the shared statements), so it exists exactly when the change committed.
+// (idempotency.repository.ts has the shared statements and the 24-hour window), so it exists exactly when the change
+// committed.
 import type { Caller, Env, IdempotentWrite, RouteRequest } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import { primary, type Database } from "./database";
 import { fail } from "./errors";
 import { findIdempotencyRecord } from "./idempotency.repository";
-
-/** How long an Idempotency-Key is remembered. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
-/** Records created before this are expired: ignored by lookups, replaced on reuse, deleted by the cron. */
-export const expiredBefore = (now: number) => now - IDEMPOTENCY_WINDOW_MS;
 
 /**
  * 1 to 64 printable ASCII characters, not starting or ending with a space: HTTP trims header values, so a key with
@@ -36,7 +32,7 @@ export async function idempotency(request: RouteRequest): Promise<Response | und
 
 /** The stored answer for this key, a 409 if the key was used for another request, or undefined if it is new. */
 async function replay(db: Database, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
-  const stored = await findIdempotencyRecord(db, caller, write.key, expiredBefore(write.createdAt));
+  const stored = await findIdempotencyRecord(db, caller, write);
   if (!stored) return undefined;
   if (stored.fingerprint !== write.fingerprint) {
     fail(409, "This Idempotency-Key was already used with a different request. Use a new key for a new request.");

@@ -6,7 +6,6 @@ import { webhookAttempts, webhookEndpoints, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import type { PageQuery } from "../lib/pagination";
 import type { Database } from "../pipeline/database";
-import { expiredBefore } from "../pipeline/idempotency";
 import { clearExpiredKey, recordAnswerIfChanged } from "../pipeline/idempotency.repository";
 
 /** 'pending' when the account and mode have an endpoint to deliver to, else 'none'; decided in the event's own insert. */
@@ -131,7 +130,7 @@ function extras(db: Database, caller: Caller, id: string, x: EndpointWriteExtras
       ...scope(caller), id, eventId: x.setupEvent.eventId, eventName: "webhook.setup", entityId: id, body: x.setupEvent.body, now: x.setupEvent.now,
     }),
   ];
-  return { clear: x.idempotency ? [clearExpiredKey(db, caller, x.idempotency, expiredBefore(x.idempotency.createdAt))] : [], record: record ?? [], event: event ?? [] };
+  return { clear: clearExpiredKey(db, caller, x.idempotency), record: record ?? [], event: event ?? [] };
 }
 
 /** Endpoint, idempotency record and webhook.setup event in one batch. A second endpoint of the scope fails on the unique index. */
