@@ -4,7 +4,7 @@ import { idTime, isoSeconds, newCustomerId } from "../lib/ids";
 import { etagHeader } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
 import { failValidation } from "../pipeline/errors";
-import { replayWinner } from "../pipeline/idempotency";
+import { replayRaceWinner } from "../pipeline/idempotency";
 import { deliverLater, eventBody, newEvent } from "../webhooks/event";
 import { toCustomer, type CustomerRow } from "./customer";
 import { Email, Metadata, Name } from "./fields";
@@ -42,13 +42,9 @@ export async function createCustomer(request: RouteRequest, env: Env, ctx: Execu
   try {
     deliver = await insertCustomer(request.db, caller, row, eventBody(event, caller.testmode, answer, base), { base, idempotency, event });
   } catch (err) {
-    const index = uniqueViolation(err);
-    // A concurrent request with the same key committed first (it hits the email index or the key's): answer as it did.
-    if (index && request.idempotency) {
-      const winner = await replayWinner(env, request.caller, request.idempotency);
-      if (winner) return winner;
-    }
-    if (index === "customers_scope_email") failValidation({ email: [TAKEN] });
+    const winner = await replayRaceWinner(err, env, caller, idempotency);
+    if (winner) return winner;
+    if (uniqueViolation(err) === "customers_scope_email") failValidation({ email: [TAKEN] });
     throw err;
   }
   if (deliver) deliverLater(env, ctx, caller, event.eventId);

@@ -5,7 +5,7 @@ import { CUSTOMER_ID } from "../lib/ids";
 import { etagHeader, ifMatch, preconditionFailed } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
 import { failValidation, fieldErrors, refusedFields } from "../pipeline/errors";
-import { replayWinner } from "../pipeline/idempotency";
+import { replayRaceWinner } from "../pipeline/idempotency";
 import { TAKEN } from "./create";
 import { deliverLater, newEvent } from "../webhooks/event";
 import { toCustomer, type CustomerRow } from "./customer";
@@ -39,12 +39,9 @@ export async function updateCustomerHandler(request: RouteRequest, env: Env, ctx
       const { base, idempotency } = request;
       outcome = await updateCustomer(request.db, request.caller, id, changes, expected, { base, idempotency, event });
     } catch (err) {
-      const index = uniqueViolation(err);
-      if (index === "idempotency_keys" && request.idempotency) {
-        const winner = await replayWinner(env, request.caller, request.idempotency);
-        if (winner) return winner;
-      }
-      if (index === "customers_scope_email") failValidation({ email: [TAKEN] });
+      const winner = await replayRaceWinner(err, env, request.caller, request.idempotency);
+      if (winner) return winner;
+      if (uniqueViolation(err) === "customers_scope_email") failValidation({ email: [TAKEN] });
       throw err;
     }
     if ("failed" in outcome) {

@@ -4,7 +4,7 @@
 // committed.
 import type { Caller, Env, IdempotentWrite, RouteRequest } from "../env";
 import { sha256Hex } from "../lib/crypto";
-import { primary, type Database } from "./database";
+import { primary, uniqueViolation, type Database } from "./database";
 import { fail } from "./errors";
 import { findIdempotencyRecord } from "./idempotency.repository";
 
@@ -49,4 +49,12 @@ async function replay(db: Database, caller: Caller, write: IdempotentWrite): Pro
  */
 export function replayWinner(env: Env, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
   return replay(primary(env, caller), caller, write);
+}
+
+/**
+ * For a keyed write that failed: if it failed on a unique index (the key's own, or the resource's, which a concurrent
+ * request with the same key may have reached first), the answer of that request; otherwise undefined.
+ */
+export async function replayRaceWinner(err: unknown, env: Env, caller: Caller, write: IdempotentWrite | undefined): Promise<Response | undefined> {
+  return write && uniqueViolation(err) ? replayWinner(env, caller, write) : undefined;
 }

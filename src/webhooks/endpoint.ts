@@ -8,7 +8,7 @@ import { characters } from "../lib/text";
 import { listSchema, pageLinks, pageQuerySchema, parsePageQuery, requireCursor } from "../lib/pagination";
 import { uniqueViolation } from "../pipeline/database";
 import { fail, failValidation, fieldErrors, refusedFields } from "../pipeline/errors";
-import { replayWinner } from "../pipeline/idempotency";
+import { replayRaceWinner, replayWinner } from "../pipeline/idempotency";
 import { deliverLater, eventBody, newEvent } from "./event";
 import { deleteEndpoint, findEndpoint, insertEndpoint, listEndpoints, updateEndpoint, type EndpointRow } from "./repository";
 import { encryptSecret } from "./secrets";
@@ -80,13 +80,10 @@ export async function createEndpoint(request: RouteRequest, env: Env, ctx: Execu
   try {
     await insertEndpoint(request.db, caller, row, { idempotency, answer: { status: 201, body: answer, headers: { Location: endpoint.links.self.href } }, setupEvent });
   } catch (err) {
-    const index = uniqueViolation(err);
-    if (index && idempotency) {
-      const winner = await replayWinner(env, caller, idempotency);
-      if (winner) return winner;
-    }
+    const winner = await replayRaceWinner(err, env, caller, idempotency);
+    if (winner) return winner;
     // The unique index on (account, mode) reports its columns' table.
-    if (index === "webhook_endpoints") {
+    if (uniqueViolation(err) === "webhook_endpoints") {
       failValidation({ url: ["A webhook endpoint already exists for this account and mode. Update or delete it instead."] });
     }
     throw err;
@@ -145,7 +142,7 @@ export async function updateEndpointHandler(request: RouteRequest, env: Env, ctx
   try {
     updated = await updateEndpoint(request.db, caller, next, { idempotency, answer: { status: 200, body: answer, headers: {} }, setupEvent });
   } catch (err) {
-    const winner = uniqueViolation(err) && idempotency && (await replayWinner(env, caller, idempotency));
+    const winner = await replayRaceWinner(err, env, caller, idempotency);
     if (winner) return winner;
     throw err;
   }
@@ -163,7 +160,7 @@ export async function deleteEndpointHandler(request: RouteRequest, env: Env): Pr
   try {
     deleted = await deleteEndpoint(request.db, caller, id, { idempotency, answer: { status: 204, body: "", headers: {} } });
   } catch (err) {
-    const winner = uniqueViolation(err) && idempotency && (await replayWinner(env, caller, idempotency));
+    const winner = await replayRaceWinner(err, env, caller, idempotency);
     if (winner) return winner;
     throw err;
   }
