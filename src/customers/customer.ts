@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CUSTOMER_ID } from "../lib/ids";
+import { CUSTOMER_ID, IsoSecondsSchema } from "../lib/ids";
 import { link, LinkSchema } from "../lib/links";
 import { listSchema } from "../lib/pagination";
 
@@ -36,7 +36,7 @@ export const CustomerSchema = v.object({
   testmode: v.boolean(),
   email: v.string(),
   name: v.nullable(v.string()),
-  createdAt: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" })),
+  createdAt: IsoSecondsSchema,
   metadata: v.nullable(v.record(v.string(), v.string())),
   links: v.object({ self: LinkSchema }),
 });

@@ -1,5 +1,7 @@
 // Ids: a prefix ("cus_", "webhook_", "webhook_event_") + 8 base62 chars of creation time (ms) + 14 random base62
 // chars. The alphabet is in ASCII order, so comparing ids of one kind as strings compares creation times.
+import * as v from "valibot";
+
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const TIME_LENGTH = 8; // 62^8 ms reaches the year 8888
 const RANDOM_LENGTH = 14; // ~83 bits
@@ -67,3 +69,6 @@ export function idTime(id: string): number {
 
 /** ISO 8601 UTC to the second, as the contract writes times: `2024-01-15T10:30:00Z`. */
 export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** What isoSeconds() writes, as the response schemas (and so the OpenAPI document) state every `createdAt`. */
+export const IsoSecondsSchema = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" }));

@@ -2,7 +2,7 @@
 import { json } from "itty-router";
 import * as v from "valibot";
 import type { Caller, Env, RouteRequest } from "../env";
-import { ENDPOINT_ID, isoSeconds, newId } from "../lib/ids";
+import { ENDPOINT_ID, isoSeconds, IsoSecondsSchema, newId } from "../lib/ids";
 import { link, LinkSchema } from "../lib/links";
 import { characters } from "../lib/text";
 import { listSchema, pageLinks, pageQuerySchema, parsePageQuery, requireCursor } from "../lib/pagination";
@@ -42,7 +42,7 @@ export const WebhookEndpointSchema = v.object({
   resource: v.literal("webhook_endpoint"),
   testmode: v.boolean(),
   url: v.string(),
-  createdAt: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" })),
+  createdAt: IsoSecondsSchema,
   links: v.object({ self: LinkSchema }),
 });
 export const WebhookEndpointListSchema = listSchema(WebhookEndpointSchema, 1);

@@ -1,7 +1,7 @@
 // The WebhookEvent object, its routes (retrieve, list), and handing a committed event to the delivery queue.
 import * as v from "valibot";
 import type { Caller, Env, RouteRequest } from "../env";
-import { EVENT_ID, isoSeconds, newId } from "../lib/ids";
+import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../lib/ids";
 import { link, LinkSchema } from "../lib/links";
 import { listSchema, pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../lib/pagination";
 import { fail } from "../pipeline/errors";
@@ -74,7 +74,7 @@ export const WebhookEventSchema = v.object({
   eventName: v.picklist(EVENT_NAMES),
   entityType: v.picklist(["customer", "webhook"]),
   entityId: v.string(),
-  createdAt: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" })),
+  createdAt: IsoSecondsSchema,
   testmode: v.boolean(),
   object: v.nullable(v.record(v.string(), v.unknown())),
   links: v.object({ self: LinkSchema }),
