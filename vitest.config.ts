@@ -12,6 +12,8 @@ export default defineConfig({
           SCHEMA_RUNS: process.env.SCHEMA_RUNS ?? "",
           // A fixed test key for the AES-GCM encryption of endpoint secrets (a Worker secret in a deployment).
           WEBHOOK_SECRET_KEY: btoa("vitest-only-webhook-secret-key!!"),
+          // A fixed test key for the HMAC of idempotency fingerprints (a Worker secret in a deployment).
+          IDEMPOTENCY_SECRET: "vitest-only-idempotency-fingerprint-secret",
         },
         // A small limit for the rate-limit tests, so they spend a few requests, not hundreds.
         ratelimits: {

@@ -20,11 +20,13 @@ const accountId = process.env.DEV_ACCOUNT ?? "acct_local";
 const persistTo = values["persist-to"] ?? process.env.VATLY_PERSIST_TO;
 const target = { remote: false, persistTo };
 
-// The AES key that encrypts endpoint secrets at rest is a Worker secret; locally it lives in the git-ignored .dev.vars.
-const devVars = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "";
-if (!/^WEBHOOK_SECRET_KEY=/m.test(devVars)) {
-  writeFileSync(".dev.vars", `${devVars}${devVars && !devVars.endsWith("\n") ? "\n" : ""}WEBHOOK_SECRET_KEY=${randomBytes(32).toString("base64")}\n`);
-  console.log("Wrote a local WEBHOOK_SECRET_KEY to .dev.vars (git-ignored).");
+// Worker secrets (the AES key of endpoint secrets at rest, the HMAC key of idempotency fingerprints); locally they
+// live in the git-ignored .dev.vars, made once.
+for (const name of ["WEBHOOK_SECRET_KEY", "IDEMPOTENCY_SECRET"]) {
+  const devVars = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "";
+  if (new RegExp(`^${name}=.`, "m").test(devVars)) continue;
+  writeFileSync(".dev.vars", `${devVars}${devVars && !devVars.endsWith("\n") ? "\n" : ""}${name}=${randomBytes(32).toString("base64")}\n`);
+  console.log(`Wrote a local ${name} to .dev.vars (git-ignored).`);
 }
 
 migrateAll(target);

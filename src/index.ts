@@ -11,12 +11,18 @@ import { deliverBatch } from "./jobs/deliver";
 import { authenticate } from "./pipeline/auth";
 import { readBody } from "./pipeline/body";
 import { openSession } from "./pipeline/database";
-import { fail, toErrorResponse } from "./pipeline/errors";
+import { fail } from "./lib/errors";
+import { toErrorResponse } from "./pipeline/errors";
 import { idempotency } from "./pipeline/idempotency";
 import { limitAddress, limitCaller } from "./pipeline/rate-limit";
 import { finishResponse, startRequest } from "./pipeline/request";
-import { createEndpoint, deleteEndpointHandler, listEndpointsHandler, retrieveEndpoint, updateEndpointHandler } from "./webhooks/endpoint";
-import { listEventsHandler, retrieveEvent } from "./webhooks/event";
+import { createEndpoint } from "./webhooks/endpoints/create";
+import { deleteEndpointHandler } from "./webhooks/endpoints/delete";
+import { listEndpointsHandler } from "./webhooks/endpoints/list";
+import { retrieveEndpoint } from "./webhooks/endpoints/retrieve";
+import { updateEndpointHandler } from "./webhooks/endpoints/update";
+import { listEventsHandler } from "./webhooks/events/list";
+import { retrieveEvent } from "./webhooks/events/retrieve";
 
 // Every API route runs these stages in this order: who is calling, may they (before any D1 read), their D1 session.
 type Stage = RequestHandler<RouteRequest, [Env, ExecutionContext]>;

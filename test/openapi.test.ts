@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import openapi from "../openapi.json";
-import { buildOpenApiDocument } from "../src/openapi";
+import { buildOpenApiDocument } from "../src/openapi/document";
 import { BASE, buildRequest, call, expectError } from "./helpers";
 import { expectDocumented } from "./openapi";
 

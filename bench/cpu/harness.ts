@@ -16,23 +16,27 @@ const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknow
 
 const replayBody = `{"email":"replay@example.com","metadata":{"plan":"pro"}}`;
 
-export async function makeEnv(options: { endpoint?: boolean } = {}) {
+/** The IDEMPOTENCY_SECRET of the harness; each target says how it fingerprints a request (a keyed HMAC since then). */
+export const BENCH_IDEMPOTENCY_SECRET = "bench-only-idempotency-fingerprint-secret";
+type Fingerprint = (request: string) => Promise<string> | string;
+
+export async function makeEnv(options: { endpoint?: boolean; fingerprint?: Fingerprint } = {}) {
   const hash = await sha256Hex(KEY);
   const kv = new Map([
     [`apikey:${hash}`, JSON.stringify({ accountId: "acct_bench", mode: "test", createdAt: "2026-01-01T00:00:00Z", revokedAt: null })],
     [accountIndexKey("acct_bench", hash), "1"],
   ]);
   const DB = new FakeD1(options.endpoint ?? false);
-  // The stored answer the replay scenario finds (the fingerprint is the same for both targets).
+  // The stored answer the replay scenario finds, fingerprinted as the target does.
   DB.idempotency.set("acct_bench|1|bench-replay", {
-    fingerprint: await sha256Hex(`POST /v1/customers\n${JSON.stringify(JSON.parse(replayBody))}`),
+    fingerprint: await (options.fingerprint ?? sha256Hex)(`POST /v1/customers\n${JSON.stringify(JSON.parse(replayBody))}`),
     status: 201,
     body: JSON.stringify({ id: customerRow(1).id, resource: "customer" }),
     headers: "{}",
   });
   return {
     DB, API_KEYS: new FakeKV(kv), RATE_LIMITER: allowAll, AUTH_RATE_LIMITER: allowAll, PUBLIC_BASE_URL: "", RATE_LIMIT_PERIOD_SECONDS: "60",
-    WEBHOOK_QUEUE: fakeQueue, WEBHOOK_DEAD_LETTERS: fakeQueue,
+    WEBHOOK_QUEUE: fakeQueue, WEBHOOK_DEAD_LETTERS: fakeQueue, IDEMPOTENCY_SECRET: BENCH_IDEMPOTENCY_SECRET,
   } as never;
 }
 
@@ -90,7 +94,7 @@ export const primitives: Record<string, () => unknown> = {
 const primitiveRequest = new Request(one, { headers: auth });
 
 /** The harness Worker for one target: `/run?scenario=<name>&n=<count>`. */
-export const harnessFor = (handler: unknown) => ({
+export const harnessFor = (handler: unknown, fingerprint?: Fingerprint) => ({
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const name = url.searchParams.get("scenario") ?? "";
@@ -112,7 +116,7 @@ export const harnessFor = (handler: unknown) => ({
       }
       const scenario = scenarios[name];
       if (!scenario) return new Response("unknown scenario", { status: 400 });
-      const env = await makeEnv({ endpoint: scenario.endpoint });
+      const env = await makeEnv({ endpoint: scenario.endpoint, fingerprint });
       const db = (env as { DB: FakeD1 }).DB;
       const queriesBefore = db.queries;
       for (let i = 0; i < n; i++) {

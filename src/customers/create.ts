@@ -3,12 +3,14 @@ import type { Env, RouteRequest } from "../env";
 import { idTime, isoSeconds, newCustomerId } from "../lib/ids";
 import { etagHeader } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
-import { failValidation } from "../pipeline/errors";
+import { failValidation } from "../lib/errors";
 import { replayRaceWinner } from "../pipeline/idempotency";
-import { deliverLater, eventBody, newEvent } from "../webhooks/event";
-import { toCustomer, type CustomerRow } from "./customer";
+import { deliverLater, eventBody, newEvent } from "../webhooks/events/event";
+import { CustomerSchema, toCustomer, type CustomerRow } from "./customer";
 import { Email, Metadata, Name } from "./fields";
 import { insertCustomer, newEtag } from "./repository";
+import type { Described } from "../openapi/describe";
+import { MAX_BODY_BYTES } from "../pipeline/body";
 
 export const CreateCustomerBody = v.object(
   { email: Email, name: v.optional(Name), metadata: Metadata },
@@ -53,3 +55,24 @@ export async function createCustomer(request: RouteRequest, env: Env, ctx: Execu
     headers: { "Content-Type": "application/json; charset=utf-8", Location: customer.links.self.href, ETag: etagHeader(row.etag) },
   });
 }
+
+export const describe: Described = {
+  path: "/v1/customers",
+  method: "post",
+  operation: (d) => ({
+    operationId: "createCustomer",
+    summary: "Create a customer.",
+    parameters: [d.param("IdempotencyKey"), d.param("Bookmark")],
+    requestBody: { ...d.body(d.schema("CreateCustomerRequest", CreateCustomerBody)), required: true },
+    responses: {
+      "201": d.json(d.schema("Customer", CustomerSchema), "The created customer (or, with Idempotent-Replayed: true, the stored answer).", {
+        ...d.header("X-D1-Bookmark"),
+        ...d.header("ETag"),
+        Location: { description: "The customer's URL.", schema: { type: "string" } },
+      }),
+      ...d.common(),
+      ...d.writeErrors(MAX_BODY_BYTES),
+      "422": d.validation("A field is invalid, or the email is taken in this account and mode."),
+    },
+  }),
+};

@@ -2,9 +2,10 @@ import type { Env, RouteRequest } from "../env";
 import { CUSTOMER_ID } from "../lib/ids";
 import { ifMatch, preconditionFailed } from "../pipeline/conditional";
 import { replayWinner } from "../pipeline/idempotency";
-import { deliverLater, eventBody, newEvent } from "../webhooks/event";
+import { deliverLater, eventBody, newEvent } from "../webhooks/events/event";
 import { deleteCustomer } from "./repository";
-import { notFound } from "./retrieve";
+import { NOT_FOUND, notFound } from "./retrieve";
+import type { Described } from "../openapi/describe";
 
 /** DELETE /v1/customers/:id: erasure, answered with 204. Unknown or already deleted: 404. */
 export async function deleteCustomerHandler(request: RouteRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -22,3 +23,20 @@ export async function deleteCustomerHandler(request: RouteRequest, env: Env, ctx
   if (outcome.deliver) deliverLater(env, ctx, caller, event.eventId);
   return new Response(null, { status: 204 });
 }
+
+export const describe: Described = {
+  path: "/v1/customers/{id}",
+  method: "delete",
+  operation: (d) => ({
+    operationId: "deleteCustomer",
+    summary: "Delete a customer: its email, name and metadata are erased.",
+    parameters: [d.id(CUSTOMER_ID), d.param("IdempotencyKey"), d.param("IfMatch"), d.param("Bookmark")],
+    responses: {
+      "204": d.empty("Deleted (or, with Idempotent-Replayed: true, the replay of the delete).", d.header("X-D1-Bookmark")),
+      ...d.common(),
+      ...d.writeErrors(null),
+      "404": d.error(NOT_FOUND),
+      "412": d.error("If-Match does not name the customer's current ETag; nothing changed."),
+    },
+  }),
+};

@@ -75,7 +75,7 @@ function metadataObject<TValue>(value: v.GenericSchema<unknown, TValue>, maxKeys
 
 /**
  * Metadata, or null. PHP's json_encode writes an empty `'metadata' => []` as `[]`: it means no keys, so it reads as
- * {}; the OpenAPI document states it as accepted too (`alsoAccepts`, see openapi.ts).
+ * {}; the OpenAPI document states it as accepted too (`alsoAccepts`, see openapi/describe.ts).
  */
 function nullableMetadata<T extends v.GenericSchema>(object: T) {
   const emptyArrayAsObject = (input: unknown) => (Array.isArray(input) && input.length === 0 ? {} : input);

@@ -3,8 +3,9 @@ import * as v from "valibot";
 import type { RouteRequest } from "../env";
 import { CUSTOMER_ID } from "../lib/ids";
 import { pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../lib/pagination";
-import { toCustomer } from "./customer";
+import { CustomerListSchema, toCustomer } from "./customer";
 import { listCustomers } from "./repository";
+import type { Described } from "../openapi/describe";
 
 export const ListCustomersQuery = pageQuerySchema(CUSTOMER_ID, "a customer id (cus_...)", {
   // Not in the contract: the filter behind the PHP client's listByEmail(), compared as on write (trimmed, any case).
@@ -30,3 +31,18 @@ export async function listCustomersHandler(request: RouteRequest): Promise<Respo
     links: pageLinks(`${request.base}/v1/customers`, filters, query, rows.map((row) => row.id), hasMore),
   });
 }
+
+export const describe: Described = {
+  path: "/v1/customers",
+  method: "get",
+  operation: (d) => ({
+    operationId: "listCustomers",
+    summary: "List customers, newest first, with ID cursors.",
+    parameters: [...d.query(ListCustomersQuery), d.param("Bookmark")],
+    responses: {
+      "200": d.json(d.schema("CustomerList", CustomerListSchema), "A page of customers.", d.header("X-D1-Bookmark")),
+      ...d.common(),
+      "422": d.validation("A query parameter is malformed, out of range, or names no customer of the caller."),
+    },
+  }),
+};

@@ -6,10 +6,10 @@ import { customers, customerTombstones, idempotencyKeys, webhookEvents } from ".
 import type { Caller, IdempotentWrite } from "../env";
 import { toHex } from "../lib/crypto";
 import type { PageQuery } from "../lib/pagination";
-import type { Database } from "../pipeline/database";
+import type { Database } from "../db/query";
 import { clearExpiredKey, recordAnswerIfChanged } from "../pipeline/idempotency.repository";
-import type { NewEvent } from "../webhooks/event";
-import { eventColumns, eventDeliveryQuery, eventJson, insertEventQuery } from "../webhooks/repository";
+import type { NewEvent } from "../webhooks/events/event";
+import { eventColumns, eventDeliveryQuery, eventJson, insertEventQuery } from "../webhooks/events/repository";
 import type { CustomerRow } from "./customer";
 import { MAX_METADATA_KEYS } from "./fields";
 
@@ -110,9 +110,9 @@ const queries = {
   deleteCustomer: build.delete(customers)
     .where(and(eq(customers.id, p("id")), inArray(customers.id, build.select({ id: customerTombstones.id }).from(customerTombstones).where(eq(customerTombstones.id, p("id"))))))
     .toSQL(),
-  // Every stored answer that carried the customer now says what a request for it would: not found.
-  eraseStoredAnswers: build.update(idempotencyKeys)
-    .set({ status: 404, body: JSON.stringify({ message: "Customer not found." }), headers: "{}" })
+  // Every stored answer that carried the customer is forgotten, with the fingerprint of the request that made it (the
+  // email it held): nothing stored can confirm the erased data. Only the delete's own answer (a 204) stays.
+  eraseStoredAnswers: build.delete(idempotencyKeys)
     .where(and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.resourceId, p("id")), sql`${idempotencyKeys.status} <> 204`))
     .toSQL(),
   // Events of a write, in its batch: created (body from the Worker), updated (rendered here), deleted (after the tombstone).
@@ -232,7 +232,7 @@ async function whyUnchanged(db: Database, values: Record<string, unknown>) {
 
 /**
  * Erases the customer: a tombstone (id, account, mode, times) replaces the row, and every stored answer that held
- * it is rewritten as a 404, all in one batch with the delete's own idempotency record.
+ * it is forgotten, all in one batch with the delete's own idempotency record.
  */
 export async function deleteCustomer(
   db: Database, caller: Caller, id: string, ifMatch: string[] | null, eventBody: string, ctx: WriteContext,

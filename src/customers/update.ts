@@ -4,14 +4,16 @@ import type { Env, RouteRequest } from "../env";
 import { CUSTOMER_ID } from "../lib/ids";
 import { etagHeader, ifMatch, preconditionFailed } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
-import { failValidation, fieldErrors, refusedFields } from "../pipeline/errors";
+import { failValidation, fieldErrors, refusedFields } from "../lib/errors";
 import { replayRaceWinner } from "../pipeline/idempotency";
 import { TAKEN } from "./create";
-import { deliverLater, newEvent } from "../webhooks/event";
-import { toCustomer, type CustomerRow } from "./customer";
+import { deliverLater, newEvent } from "../webhooks/events/event";
+import { CustomerSchema, toCustomer, type CustomerRow } from "./customer";
 import { Email, MAX_METADATA_KEYS, MetadataPatch, Name } from "./fields";
 import { findCustomer, updateCustomer, type CustomerChanges } from "./repository";
-import { notFound } from "./retrieve";
+import { NOT_FOUND, notFound } from "./retrieve";
+import type { Described } from "../openapi/describe";
+import { MAX_BODY_BYTES } from "../pipeline/body";
 
 export const UpdateCustomerBody = v.object({ email: v.optional(Email), name: v.optional(Name), metadata: v.optional(MetadataPatch) });
 const UPDATABLE = new Set(Object.keys(UpdateCustomerBody.entries));
@@ -54,3 +56,25 @@ export async function updateCustomerHandler(request: RouteRequest, env: Env, ctx
   }
   return json(toCustomer(row, request.base), { headers: { ETag: etagHeader(row.etag) } });
 }
+
+export const describe: Described = {
+  path: "/v1/customers/{id}",
+  method: "patch",
+  operation: (d) => ({
+    operationId: "updateCustomer",
+    summary: "Update a customer: email, name, and metadata merged key by key (JSON Merge Patch).",
+    parameters: [d.id(CUSTOMER_ID), d.param("IdempotencyKey"), d.param("IfMatch"), d.param("Bookmark")],
+    requestBody: d.body(d.schema("UpdateCustomerRequest", UpdateCustomerBody), ["application/json", "application/merge-patch+json"]),
+    responses: {
+      "200": d.json(d.schema("Customer", CustomerSchema), "The updated customer (or, with Idempotent-Replayed: true, the stored answer).", {
+        ...d.header("X-D1-Bookmark"),
+        ...d.header("ETag"),
+      }),
+      ...d.common(),
+      ...d.writeErrors(MAX_BODY_BYTES),
+      "404": d.error(NOT_FOUND),
+      "412": d.error("If-Match does not name the customer's current ETag; nothing changed."),
+      "422": d.validation("A field is invalid or cannot be updated, the email is taken, or the merged metadata has more than 50 keys."),
+    },
+  }),
+};

@@ -5,11 +5,13 @@ import { asc, desc, fillPlaceholders, gt, lt, sql, type Query, type SQL } from "
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/d1";
 import type { Caller } from "../env";
+import type { PageQuery } from "../lib/pagination";
+
+/** What repositories run their queries on: a request's D1 session, or the database itself (cron, queue consumer). */
+export type Database = Pick<D1Database, "prepare" | "batch">;
 
 /** What scopes a row: the account and the mode. */
 export type Scope = Pick<Caller, "accountId" | "testmode">;
-import type { PageQuery } from "../lib/pagination";
-import type { Database } from "../pipeline/database";
 
 /** A query builder that is never connected: only its `.toSQL()` is used. Start every query from it afresh (builders mutate). */
 export const build = drizzle({} as D1Database);

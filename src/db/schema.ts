@@ -85,6 +85,8 @@ export const webhookEvents = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     // When the next attempt is due (epoch ms); the sweep re-enqueues pending events overdue by minutes.
     nextAttemptAt: integer("next_attempt_at").notNull(),
+    // The endpoint the event was for when it was written: it is delivered there or nowhere (never to a successor).
+    endpointId: text("endpoint_id"),
   },
   (t) => [
     index("webhook_events_scope_id").on(t.accountId, t.testmode, t.id),

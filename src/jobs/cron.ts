@@ -2,7 +2,7 @@
 import type { Env } from "../env";
 import { shardDatabase, shardsOf } from "../lib/shards";
 import { deleteExpiredIdempotencyKeys } from "../pipeline/idempotency.repository";
-import { claimOverdueEvents, deleteEventsBefore } from "../webhooks/repository";
+import { claimOverdueEvents, deleteEventsBefore } from "../webhooks/delivery.repository";
 
 const SWEEP_CRON = "*/5 * * * *";
 /** A pending event whose attempt is this overdue lost its queue message (a send that failed after commit). */

@@ -4,7 +4,7 @@ import type { DeliveryMessage, Env } from "../env";
 import { shardDatabase } from "../lib/shards";
 import { decryptSecret } from "../webhooks/secrets";
 import { signatureHeaders } from "../webhooks/signature";
-import { loadDelivery, markNoEndpoint, recordAttempt } from "../webhooks/repository";
+import { loadDelivery, markNoEndpoint, recordAttempt } from "../webhooks/delivery.repository";
 
 /** Seconds before each retry; 9 retries (10 attempts) over about 34 hours, unless WEBHOOK_RETRY_DELAYS says otherwise. */
 export const DEFAULT_RETRY_DELAYS = [30, 120, 600, 1800, 3600, 7200, 21600, 43200, 43200];

@@ -1,7 +1,7 @@
 // The list envelope every collection shares (customers, webhook endpoints, webhook events): the query (limit and
 // id cursors, plus a collection's own filters), and the page's links.
 import * as v from "valibot";
-import { failValidation } from "../pipeline/errors";
+import { failValidation } from "./errors";
 import { link, LinkSchema, type Link } from "./links";
 
 export const DEFAULT_LIMIT = 10;

@@ -2,7 +2,7 @@
 import type { ApiRequest, Caller, Env } from "../env";
 import { KEY_PREFIX, type StoredKey } from "../lib/api-keys";
 import { sha256Hex } from "../lib/crypto";
-import { fail, UNAUTHENTICATED } from "./errors";
+import { fail, UNAUTHENTICATED } from "../lib/errors";
 import { limitAddress } from "./rate-limit";
 
 /** How long an isolate trusts what KV said about a key, unless API_KEY_CACHE_SECONDS says otherwise. */

@@ -1,6 +1,6 @@
 // Route stage for writes: the JSON object body, read once with every size and encoding rule applied.
 import type { ApiRequest } from "../env";
-import { fail } from "./errors";
+import { fail } from "../lib/errors";
 
 /**
  * Above the largest body the contract allows: 50 metadata keys of 40 and values of 500 characters plus a name of 255,

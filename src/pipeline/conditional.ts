@@ -1,6 +1,6 @@
 // Conditional requests (RFC 9110): strong ETags on single customers, If-Match on writes, If-None-Match on reads.
 import type { ApiRequest } from "../env";
-import { fail } from "./errors";
+import { fail } from "../lib/errors";
 
 export const etagHeader = (etag: string) => `"${etag}"`;
 

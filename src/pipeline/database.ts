@@ -1,11 +1,9 @@
 // Route stage: the request's D1 session, opened once. Handlers and repositories receive it; nothing below decides
 // which replica to read from. The bookmark after the request's queries goes back in `X-D1-Bookmark` (request.ts).
+import type { Database } from "../db/query";
 import type { ApiRequest, Caller, Env } from "../env";
 import { shardDatabase } from "../lib/shards";
-import { BAD_BOOKMARK, fail } from "./errors";
-
-/** What repositories run their queries on: a request's D1 session, or the database itself (cron, queue consumer). */
-export type Database = Pick<D1Database, "prepare" | "batch">;
+import { BAD_BOOKMARK, fail } from "../lib/errors";
 
 // The shape of the bookmarks D1 hands out; anything else is refused before it reaches D1.
 export const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;

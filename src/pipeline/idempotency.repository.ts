@@ -3,7 +3,7 @@ import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { idempotencyKeys } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import { bind, build, p, scope } from "../db/query";
-import type { Database } from "./database";
+import type { Database } from "../db/query";
 
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;

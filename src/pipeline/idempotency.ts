@@ -3,9 +3,10 @@
 // (idempotency.repository.ts has the shared statements and the 24-hour window), so it exists exactly when the change
 // committed.
 import type { Caller, Env, IdempotentWrite, RouteRequest } from "../env";
-import { sha256Hex } from "../lib/crypto";
-import { primary, uniqueViolation, type Database } from "./database";
-import { fail } from "./errors";
+import { hmacSha256, toHex } from "../lib/crypto";
+import type { Database } from "../db/query";
+import { primary, uniqueViolation } from "./database";
+import { fail } from "../lib/errors";
 import { findIdempotencyRecord } from "./idempotency.repository";
 
 /**
@@ -14,6 +15,19 @@ import { findIdempotencyRecord } from "./idempotency.repository";
  */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/;
 
+/**
+ * The fingerprint is an HMAC keyed with the IDEMPOTENCY_SECRET Worker secret, never a plain hash: what a request's body
+ * held (an endpoint's secret, an email) cannot be confirmed by guessing against what D1 stores.
+ */
+function fingerprintSecret(env: Env): string {
+  const secret = env.IDEMPOTENCY_SECRET;
+  if (!secret || secret.length < 32) {
+    console.error(JSON.stringify({ level: "error", event: "config", error: "IDEMPOTENCY_SECRET is missing or shorter than 32 characters (wrangler secret put IDEMPOTENCY_SECRET)" }));
+    fail(503, "Idempotency-Key is not available on this server right now. Please try again later.", { headers: { "Retry-After": "60" } });
+  }
+  return secret;
+}
+
 /** `/v1/customers/` and `/v1/customers` are one resource, so one fingerprint. */
 const canonicalPath = (pathname: string) => pathname.replace(/\/+$/, "") || "/";
 
@@ -21,11 +35,12 @@ const canonicalPath = (pathname: string) => pathname.replace(/\/+$/, "") || "/";
  * Route stage, after the body is read: a key seen before answers here (the stored answer, or 409 if it was used for
  * another request); a new key is handed to the handler as `request.idempotency`.
  */
-export async function idempotency(request: RouteRequest): Promise<Response | undefined> {
+export async function idempotency(request: RouteRequest, env: Env): Promise<Response | undefined> {
   const key = request.headers.get("Idempotency-Key");
   if (key === null) return undefined;
   if (!IDEMPOTENCY_KEY.test(key)) fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
-  const fingerprint = await sha256Hex(`${request.method} ${canonicalPath(request.pathname)}\n${JSON.stringify(request.input ?? null)}`);
+  const request_ = `${request.method} ${canonicalPath(request.pathname)}\n${JSON.stringify(request.input ?? null)}`;
+  const fingerprint = toHex(hmacSha256(fingerprintSecret(env), request_));
   request.idempotency = { key, fingerprint, createdAt: request.receivedAt };
   return replay(request.db, request.caller, request.idempotency);
 }

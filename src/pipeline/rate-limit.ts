@@ -1,6 +1,6 @@
 // Rate limits, run before any D1 read. Without a binding (a deployment that removed it), nothing is limited.
 import type { ApiRequest, Env } from "../env";
-import { fail } from "./errors";
+import { fail } from "../lib/errors";
 
 const tooMany = (env: Env) =>
   fail(429, "Too many requests. Please try again later.", { headers: { "Retry-After": env.RATE_LIMIT_PERIOD_SECONDS ?? "60" } });

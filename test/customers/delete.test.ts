@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createCustomer, expectError, newKey, type ListBody } from "../helpers";
 
@@ -45,20 +46,24 @@ describe("DELETE /v1/customers/:id", () => {
     await expectError(await del(key, id), 404);
   });
 
-  it("answers a replayed create or update of a since-deleted customer with 404, not with its erased data", async () => {
-    const { key } = await newKey();
+  it("forgets the keys of a deleted customer's create and update: nothing stored confirms its data, and a rerun creates anew", async () => {
+    const { key, accountId } = await newKey();
     const body = { email: "replayed@example.com", name: "Private" };
     const created = await call("/v1/customers", { key, json: body, headers: { "Idempotency-Key": "create-then-delete" } });
     const { id } = (await created.json()) as { id: string };
     expect((await call(`/v1/customers/${id}`, { method: "PATCH", key, json: { name: "P2" }, headers: { "Idempotency-Key": "patch-then-delete" } })).status).toBe(200);
-    expect((await del(key, id)).status).toBe(204);
-    const replay = await call("/v1/customers", { key, json: body, headers: { "Idempotency-Key": "create-then-delete" } });
-    await expectError(replay, 404, "Customer not found.");
-    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect((await del(key, id, { "Idempotency-Key": "the-delete" })).status).toBe(204);
+    // Only the delete's own answer remains; its request held no personal data.
+    const stored = await env.DB.prepare("SELECT key, status, body FROM idempotency_keys WHERE account_id = ?").bind(accountId).all<{ key: string; status: number; body: string }>();
+    expect(stored.results).toEqual([{ key: "the-delete", status: 204, body: "" }]);
+    // The create's key is free again: running the same create makes a new customer (the walkthrough can be rerun).
+    const again = await call("/v1/customers", { key, json: body, headers: { "Idempotency-Key": "create-then-delete" } });
+    expect(again.status).toBe(201);
+    expect(again.headers.get("Idempotent-Replayed")).toBeNull();
+    const recreated = (await again.json()) as { id: string; email: string };
+    expect(recreated.id).not.toBe(id);
+    expect(recreated.email).toBe(body.email);
     await expectError(await call(`/v1/customers/${id}`, { method: "PATCH", key, json: { name: "P2" }, headers: { "Idempotency-Key": "patch-then-delete" } }), 404);
-    // The key is still taken: it does not create a second customer.
-    const list = (await (await call("/v1/customers", { key })).json()) as ListBody;
-    expect(list.count).toBe(0);
   });
 
   it("keeps a cursor naming a deleted customer working, in both directions", async () => {

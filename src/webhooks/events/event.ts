@@ -1,13 +1,11 @@
-// The WebhookEvent object, its routes (retrieve, list), and handing a committed event to the delivery queue.
+// The WebhookEvent object, and handing a committed event to the delivery queue. Its routes: list.ts, retrieve.ts.
 import * as v from "valibot";
-import type { Caller, Env, RouteRequest } from "../env";
-import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../lib/ids";
-import { link, LinkSchema } from "../lib/links";
-import { listSchema, pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../lib/pagination";
-import { fail } from "../pipeline/errors";
-import { findEvent, listEvents } from "./repository";
+import type { Caller, Env } from "../../env";
+import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../../lib/ids";
+import { link, LinkSchema } from "../../lib/links";
+import { listSchema } from "../../lib/pagination";
 
-const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
+export const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
 type EventName = (typeof EVENT_NAMES)[number];
 
 /** A new event's identity, fixed before the batch that writes it. */
@@ -42,31 +40,6 @@ export function deliverLater(env: Env, ctx: ExecutionContext, caller: Caller, ev
   );
 }
 
-export const ListEventsQuery = pageQuerySchema(EVENT_ID, "a webhook event id (webhook_event_...)", {
-  eventName: v.optional(v.pipe(single("eventName"), v.picklist(EVENT_NAMES, `The eventName parameter must be one of ${EVENT_NAMES.join(", ")}.`))),
-});
-
-const jsonText = (body: string) => new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });
-
-/** GET /v1/webhook-events/:id */
-export async function retrieveEvent(request: RouteRequest): Promise<Response> {
-  const id = request.params.id!;
-  const body = EVENT_ID.test(id) ? await findEvent(request.db, request.caller, id) : undefined;
-  if (!body) fail(404, "Webhook event not found.");
-  return jsonText(body);
-}
-
-/** GET /v1/webhook-events: newest first, with the customers list's envelope, cursors and limits. */
-export async function listEventsHandler(request: RouteRequest): Promise<Response> {
-  const query = parsePageQuery(ListEventsQuery, request.query);
-  const { rows, hasMore, cursorExists } = await listEvents(request.db, request.caller, query);
-  requireCursor(query, cursorExists, "webhook event");
-  const filters = query.eventName === undefined ? "" : `eventName=${encodeURIComponent(query.eventName)}`;
-  const links = pageLinks(`${request.base}/v1/webhook-events`, filters, query, rows.map((r) => r.id), hasMore);
-  // The stored bodies are the events as delivered; spliced in as they are.
-  return jsonText(`{"data":[${rows.map((r) => r.body).join(",")}],"count":${rows.length},"links":${JSON.stringify(links)}}`);
-}
-
 // Response schemas, for the OpenAPI document and the tests.
 export const WebhookEventSchema = v.object({
   id: v.pipe(v.string(), v.regex(EVENT_ID)),
@@ -80,3 +53,6 @@ export const WebhookEventSchema = v.object({
   links: v.object({ self: LinkSchema }),
 });
 export const WebhookEventListSchema = listSchema(WebhookEventSchema);
+
+/** An answer whose JSON was rendered already (stored event bodies are spliced in as they are). */
+export const jsonText = (body: string) => new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });

@@ -1,0 +1,66 @@
+// The Worker's own CPU, without the simulators: the harness served by a bare workerd.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cmdline, descendants, OUT, ROOT, started, wrangler } from "./processes";
+
+/** The commit before the request-path redesign: its handler is the harness's `before` target. */
+export const BEFORE_COMMIT = "37a33124f307cb3203e32628e4a060f3679935a5";
+
+/**
+ * The harness served by a bare workerd (no wrangler proxy, no inspector, no simulators): one Worker per target, each
+ * in its own isolate, in one process whose CPU is measured. `after` listens on `port`, `before` on `port + 1`.
+ */
+export const HARNESS_TARGETS = ["after", "before"] as const;
+export const HARNESS_PORT = 18796;
+export type HarnessTarget = (typeof HARNESS_TARGETS)[number];
+export async function startHarness(port: number, inspectorPort?: number): Promise<{ pid: number; stop(): void; url(target: HarnessTarget): string }> {
+  const dir = join(OUT, "harness");
+  rmSync(dir, { recursive: true, force: true });
+  prepareBefore();
+  for (const target of HARNESS_TARGETS) {
+    wrangler(ROOT, "deploy", "--dry-run", "--outdir", join(dir, target), "-c", "bench/cpu/wrangler.toml", `bench/cpu/${target}.ts`);
+  }
+  const url = (target: HarnessTarget) => `http://127.0.0.1:${port + HARNESS_TARGETS.indexOf(target)}`;
+  writeFileSync(
+    join(dir, "config.capnp"),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [${HARNESS_TARGETS.map((t) => `(name = "${t}", worker = .${t})`).join(", ")}],
+  sockets = [${HARNESS_TARGETS.map((t, i) => `(name = "${t}", address = "127.0.0.1:${port + i}", http = (), service = "${t}")`).join(", ")}],
+);
+${HARNESS_TARGETS.map((t) => `const ${t} :Workerd.Worker = (
+  modules = [(name = "${t}.js", esModule = embed "${t}/${t}.js")],
+  compatibilityDate = "2026-11-01",
+);`).join("\n")}
+`,
+  );
+  const inspector = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
+  const child = spawn(join(ROOT, "node_modules/.bin/workerd"), ["serve", "config.capnp", ...inspector], { cwd: dir, detached: true, stdio: "ignore" });
+  started.push(child);
+  for (const target of HARNESS_TARGETS) {
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(`${url(target)}/run?scenario=baseline&n=1`);
+        break;
+      } catch {
+        if (i > 100) throw new Error(`workerd did not start the harness (${target})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  // node_modules/.bin/workerd is a Node launcher: measure the workerd binary it runs.
+  const pid = [child.pid!, ...descendants(child.pid!)].find((p) => cmdline(p).includes("bin/workerd serve"))!;
+  return { pid, stop: () => process.kill(-child.pid!, "SIGKILL"), url };
+}
+
+/** The handler as it was before the request-path redesign, for the harness's `before` target. */
+export function prepareBefore() {
+  const dir = join(OUT, "before");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const archive = spawnSync("git", ["archive", BEFORE_COMMIT, "src", "openapi.json"], { cwd: ROOT, maxBuffer: 1 << 26 });
+  if (archive.status !== 0) throw new Error(`git archive ${BEFORE_COMMIT} failed (a shallow clone?): ${archive.stderr}`);
+  const untar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);
+}

@@ -1,0 +1,111 @@
+// The OpenAPI 3.1 document, assembled from the operations: each operation file describes itself (`describe`), so a
+// route and its description change together. `npm run openapi` writes the result to openapi.json, which the Worker
+// serves; a test fails when that copy is stale, and another when a route is served but not described.
+import * as createCustomer from "../customers/create";
+import * as deleteCustomer from "../customers/delete";
+import * as listCustomers from "../customers/list";
+import * as retrieveCustomer from "../customers/retrieve";
+import * as updateCustomer from "../customers/update";
+import { BOOKMARK } from "../pipeline/database";
+import { IDEMPOTENCY_KEY } from "../pipeline/idempotency";
+import * as createEndpoint from "../webhooks/endpoints/create";
+import * as deleteEndpoint from "../webhooks/endpoints/delete";
+import * as listEndpoints from "../webhooks/endpoints/list";
+import * as retrieveEndpoint from "../webhooks/endpoints/retrieve";
+import * as updateEndpoint from "../webhooks/endpoints/update";
+import * as listEvents from "../webhooks/events/list";
+import * as retrieveEvent from "../webhooks/events/retrieve";
+import { describer, type Described, type Operation } from "./describe";
+
+/** The route that serves this document (src/index.ts). */
+const serveDocument: Described = {
+  path: "/v1/openapi.json",
+  method: "get",
+  operation: (d) => ({
+    operationId: "getOpenApiDocument",
+    summary: "This document.",
+    security: [],
+    responses: {
+      "200": d.json({ type: "object" }, "The OpenAPI description."),
+      "429": d.error("Too many requests without a key from this address.", d.header("Retry-After")),
+      "500": d.error("An unexpected error."),
+    },
+  }),
+};
+
+/** Every operation the Worker serves, in the document's order. */
+export const OPERATIONS: Described[] = [
+  listCustomers, createCustomer, retrieveCustomer, updateCustomer, deleteCustomer,
+  listEndpoints, createEndpoint, retrieveEndpoint, updateEndpoint, deleteEndpoint,
+  listEvents, retrieveEvent,
+].map((module) => module.describe).concat(serveDocument);
+
+/** HEAD of every GET (RFC 9110): the same status and headers, no body. */
+function head(get: Operation): Operation {
+  const responses = Object.fromEntries(Object.entries(get.responses).map(([status, r]) => [status, { description: r.description, headers: r.headers }]));
+  return { ...get, operationId: `${get.operationId}Head`, summary: `${get.summary} Headers only.`, responses };
+}
+
+export function buildOpenApiDocument() {
+  const { d, components } = describer();
+  const paths: Record<string, Record<string, Operation>> = {};
+  for (const { path, method, operation } of OPERATIONS) {
+    const described = operation(d);
+    paths[path] = { ...paths[path], [method]: described, ...(method === "get" ? { head: head(described) } : {}) };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Customers API",
+      version: "1.0.0",
+      description: "A Vatly-compatible Customers API on Cloudflare Workers. Every response carries X-Request-Id.",
+      license: { name: "UNLICENSED", identifier: "UNLICENSED" },
+    },
+    // The served copy names the server it is served from; this is the one `npm run dev` starts.
+    servers: [{ url: "http://127.0.0.1:8787", description: "npm run dev" }],
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", description: "An API key: live_... or test_..." },
+      },
+      parameters: {
+        Bookmark: {
+          name: "X-D1-Bookmark",
+          in: "header",
+          required: false,
+          description: "The X-D1-Bookmark of an earlier response: this request then reads data at least as new as that response saw.",
+          schema: { type: "string", pattern: BOOKMARK.source },
+        },
+        IdempotencyKey: {
+          name: "Idempotency-Key",
+          in: "header",
+          required: false,
+          description: "1 to 64 printable ASCII characters, not starting or ending with a space (HTTP trims header values). Replays the stored answer of the same request for 24 hours.",
+          schema: { type: "string", minLength: 1, maxLength: 64, pattern: IDEMPOTENCY_KEY.source },
+        },
+        IfMatch: {
+          name: "If-Match",
+          in: "header",
+          required: false,
+          description: "ETags (or *): the write applies only if the customer's current ETag is among them, else 412.",
+          schema: { type: "string" },
+        },
+        IfNoneMatch: {
+          name: "If-None-Match",
+          in: "header",
+          required: false,
+          description: "ETags (or *): 304 without a body if the customer's current ETag is among them.",
+          schema: { type: "string" },
+        },
+      },
+      headers: {
+        "X-Request-Id": { description: "The request's id, also in the server's log line.", schema: { type: "string" } },
+        "X-D1-Bookmark": { description: "A D1 session bookmark to send back as X-D1-Bookmark for read-your-writes.", schema: { type: "string" } },
+        ETag: { description: "The customer's strong entity tag; it changes whenever the customer changes.", schema: { type: "string" } },
+        "Retry-After": { description: "Seconds to wait.", schema: { type: "string" } },
+      },
+      schemas: components(),
+    },
+  };
+}

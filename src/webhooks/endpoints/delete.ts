@@ -1,0 +1,42 @@
+import type { Env, RouteRequest } from "../../env";
+import { ENDPOINT_ID } from "../../lib/ids";
+import type { Described } from "../../openapi/describe";
+import { replayRaceWinner, replayWinner } from "../../pipeline/idempotency";
+import { NOT_FOUND, notFound } from "./endpoint";
+import { deleteEndpoint } from "./repository";
+
+/** DELETE /v1/webhook-endpoints/:id: 204; nothing more is sent to it, including retries not yet attempted. */
+export async function deleteEndpointHandler(request: RouteRequest, env: Env): Promise<Response> {
+  const id = request.params.id!;
+  if (!ENDPOINT_ID.test(id)) notFound();
+  const { caller, idempotency } = request;
+  let deleted: boolean;
+  try {
+    deleted = await deleteEndpoint(request.db, caller, id, { idempotency, answer: { status: 204, body: "", headers: {} } });
+  } catch (err) {
+    const winner = await replayRaceWinner(err, env, caller, idempotency);
+    if (winner) return winner;
+    throw err;
+  }
+  if (!deleted) {
+    const winner = idempotency && (await replayWinner(env, caller, idempotency));
+    return winner || notFound();
+  }
+  return new Response(null, { status: 204 });
+}
+
+export const describe: Described = {
+  path: "/v1/webhook-endpoints/{id}",
+  method: "delete",
+  operation: (d) => ({
+    operationId: "deleteWebhookEndpoint",
+    summary: "Delete the endpoint: nothing more is sent to it, retries included.",
+    parameters: [d.id(ENDPOINT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
+    responses: {
+      "204": d.empty("Deleted (or the replay of the delete).", d.header("X-D1-Bookmark")),
+      ...d.common(),
+      ...d.writeErrors(null),
+      "404": d.error(NOT_FOUND),
+    },
+  }),
+};

@@ -1,0 +1,61 @@
+import { json } from "itty-router";
+import * as v from "valibot";
+import type { Env, RouteRequest } from "../../env";
+import { failValidation, fieldErrors, refusedFields } from "../../lib/errors";
+import { ENDPOINT_ID } from "../../lib/ids";
+import type { Described } from "../../openapi/describe";
+import { MAX_BODY_BYTES } from "../../pipeline/body";
+import { replayRaceWinner } from "../../pipeline/idempotency";
+import { deliverLater, newEvent } from "../events/event";
+import { encryptSecret } from "../secrets";
+import { findOr404, NOT_FOUND, notFound, PREVIOUS_SECRET_MS, requireHttpsInLive, Secret, toEndpoint, Url, WebhookEndpointSchema } from "./endpoint";
+import { updateEndpoint } from "./repository";
+
+export const UpdateEndpointBody = v.object({ url: v.optional(Url), secret: v.optional(Secret) });
+const UPDATABLE = new Set(Object.keys(UpdateEndpointBody.entries));
+
+/** PATCH /v1/webhook-endpoints/:id: url and/or secret. A new secret keeps the old one signing for 24 hours; a new url gets webhook.setup. */
+export async function updateEndpointHandler(request: RouteRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const input = request.input!;
+  const refused = refusedFields(input, UPDATABLE);
+  const parsed = v.safeParse(UpdateEndpointBody, input, { abortPipeEarly: true });
+  if (Object.keys(refused).length > 0 || !parsed.success) failValidation({ ...(parsed.success ? {} : fieldErrors(parsed.issues)), ...refused });
+  const { caller, base, idempotency, receivedAt: now } = request;
+  requireHttpsInLive(parsed.output.url, caller);
+
+  const { url, secret } = parsed.output;
+  if (url === undefined && secret === undefined) return json(toEndpoint(await findOr404(request), caller.testmode, base));
+  const id = request.params.id!;
+  if (!ENDPOINT_ID.test(id)) notFound();
+  const changes = { url, secret: secret === undefined ? undefined : await encryptSecret(env, secret), previousSecretUntil: now + PREVIOUS_SECRET_MS };
+  const setupEvent = newEvent("webhook.setup", id, now);
+  let updated;
+  try {
+    updated = await updateEndpoint(request.db, caller, id, changes, { idempotency, base, setupEvent });
+  } catch (err) {
+    const winner = await replayRaceWinner(err, env, caller, idempotency);
+    if (winner) return winner;
+    throw err;
+  }
+  if (!updated) return notFound();
+  if (updated.setupEvent) deliverLater(env, ctx, caller, setupEvent.eventId);
+  return json(toEndpoint(updated.row, caller.testmode, base));
+}
+
+export const describe: Described = {
+  path: "/v1/webhook-endpoints/{id}",
+  method: "patch",
+  operation: (d) => ({
+    operationId: "updateWebhookEndpoint",
+    summary: "Change the url (sends webhook.setup) and/or rotate the secret (the old one signs for 24 more hours).",
+    parameters: [d.id(ENDPOINT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
+    requestBody: d.body(d.schema("UpdateWebhookEndpointRequest", UpdateEndpointBody), ["application/json", "application/merge-patch+json"]),
+    responses: {
+      "200": d.json(d.schema("WebhookEndpoint", WebhookEndpointSchema), "The updated endpoint.", d.header("X-D1-Bookmark")),
+      ...d.common(),
+      ...d.writeErrors(MAX_BODY_BYTES),
+      "404": d.error(NOT_FOUND),
+      "422": d.validation("A field is invalid or cannot be updated."),
+    },
+  }),
+};

@@ -1,0 +1,64 @@
+// Every query on webhook events as a resource: the statements a write adds to its batch (a customer write's event,
+// an endpoint's webhook.setup), and the reads of the routes. Delivery's queries are in ../delivery.repository.ts.
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import { bind, build, fetchPage, p, pageQueries, scope, type Database } from "../../db/query";
+import { webhookEndpoints, webhookEvents } from "../../db/schema";
+import type { Caller } from "../../env";
+import type { PageQuery } from "../../lib/pagination";
+
+/** 'pending' when the account and mode have an endpoint to deliver to, else 'none'; decided in the event's own insert. */
+const deliveryState = sql<string>`CASE WHEN EXISTS (SELECT 1 FROM ${webhookEndpoints}
+  WHERE ${webhookEndpoints.accountId} = ${p("accountId")} AND ${webhookEndpoints.testmode} = ${p("testmode")}) THEN 'pending' ELSE 'none' END`;
+/** That endpoint: the event is bound to it, and goes to it or nowhere (never to one created later). */
+const boundEndpoint = sql<string | null>`(SELECT ${webhookEndpoints.id} FROM ${webhookEndpoints}
+  WHERE ${webhookEndpoints.accountId} = ${p("accountId")} AND ${webhookEndpoints.testmode} = ${p("testmode")})`;
+
+/** A WebhookEvent rendered in SQL around an object rendered in SQL (an update's result only exists in the database). */
+export const eventJson = (object: SQL) => sql<string>`json_object('id', ${p("eventId")}, 'resource', 'webhook_event',
+  'eventName', ${p("eventName")}, 'entityType', ${p("entityType")}, 'entityId', ${p("entityId")}, 'createdAt', ${p("eventCreatedAt")},
+  'testmode', json(iif(${p("testmode")}, 'true', 'false')), 'object', json(${object}),
+  'links', json_object('self', json_object('href', ${p("base")} || '/v1/webhook-events/' || ${p("eventId")}, 'type', 'application/json')))`;
+
+/** The columns of an event row, for INSERT ... SELECT. */
+export const eventColumns = (body: SQL<string>) => ({
+  id: sql<string>`${p("eventId")}`.as("id"),
+  accountId: sql<string>`${p("accountId")}`.as("account_id"),
+  testmode: sql<number>`${p("testmode")}`.as("testmode"),
+  eventName: sql<string>`${p("eventName")}`.as("event_name"),
+  entityId: sql<string>`${p("entityId")}`.as("entity_id"),
+  body: body.as("body"),
+  createdAt: sql<number>`${p("now")}`.as("created_at"),
+  delivery: deliveryState.as("delivery"),
+  attempts: sql<number>`0`.as("attempts"),
+  nextAttemptAt: sql<number>`${p("now")}`.as("next_attempt_at"),
+  endpointId: boundEndpoint.as("endpoint_id"),
+});
+
+/** An event whose body the Worker rendered, inserted with the change it records. */
+export const insertEventQuery = build.insert(webhookEvents).values({
+  id: p("eventId"), accountId: p("accountId"), testmode: p("testmode"), eventName: p("eventName"), entityId: p("entityId"),
+  body: p("body"), createdAt: p("now"), delivery: deliveryState, attempts: 0, nextAttemptAt: p("now"), endpointId: boundEndpoint,
+}).toSQL();
+
+/** Whether an event committed and should be delivered: the last statement of a write batch. */
+export const eventDeliveryQuery = build.select({ delivery: webhookEvents.delivery }).from(webhookEvents).where(eq(webhookEvents.id, p("eventId"))).toSQL();
+
+const eventSelect = () => build.select({ body: webhookEvents.body, id: webhookEvents.id }).from(webhookEvents);
+const eventInScope = and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")));
+const eventNameIs = eq(webhookEvents.eventName, p("eventName"));
+const eventPages = pageQueries(webhookEvents.id, (cursor, order, filter) =>
+  eventSelect().where(and(eventInScope, cursor, filter === "byName" ? eventNameIs : undefined)).orderBy(order).limit(p("limit")).toSQL(), ["byName"]);
+
+const queries = {
+  findEvent: eventSelect().where(and(eventInScope, eq(webhookEvents.id, p("id")))).toSQL(),
+  eventCursorExists: build.select({ id: webhookEvents.id }).from(webhookEvents).where(and(eventInScope, eq(webhookEvents.id, p("cursor")))).toSQL(),
+};
+
+export const findEvent = async (db: Database, caller: Caller, id: string) =>
+  (await bind(db, queries.findEvent, { ...scope(caller), id }).first<{ body: string }>())?.body;
+
+/** A page of events (their JSON bodies), newest first, as listCustomers pages customers. One round trip. */
+export function listEvents(db: Database, caller: Caller, q: PageQuery & { eventName?: string }) {
+  const filter = q.eventName === undefined ? "all" : "byName";
+  return fetchPage<{ body: string; id: string }, typeof filter>(db, eventPages, queries.eventCursorExists, filter, { ...scope(caller), eventName: q.eventName }, q);
+}
