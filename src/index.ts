@@ -5,7 +5,7 @@ import { deleteCustomerHandler } from "./customers/delete";
 import { listCustomersHandler } from "./customers/list";
 import { retrieveCustomer } from "./customers/retrieve";
 import { updateCustomerHandler } from "./customers/update";
-import type { ApiRequest, DeliveryMessage, Env, RouteRequest } from "./env";
+import type { ApiRequest, Env, RouteRequest } from "./env";
 import { runCron } from "./jobs/cron";
 import { deliverBatch } from "./jobs/deliver";
 import { authenticate } from "./pipeline/auth";
@@ -70,5 +70,5 @@ export default {
   },
   // Background work: the Cron Triggers (clean-up, the delivery sweep) and the webhook delivery queue's consumer.
   scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller, env)),
-  queue: (batch, env) => deliverBatch(batch as MessageBatch<DeliveryMessage>, env),
+  queue: (batch, env) => deliverBatch(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -123,4 +123,42 @@ describe(`requests generated from openapi.json (${RUNS} each)`, () => {
       { numRuns: RUNS },
     );
   }, 120_000);
+
+  it("POST /v1/webhook-endpoints: every schema-valid request creates the endpoint (test mode)", async () => {
+    const op = operation("/v1/webhook-endpoints", "post");
+    await fc.assert(
+      fc.asyncProperty(valueOf(bodySchema(op)), async (body) => {
+        const response = await call("/v1/webhook-endpoints", { key: (await newKey()).key, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+        expect(response.status, JSON.stringify([body, await response.clone().text()])).toBe(201);
+      }),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
+
+  it("PATCH /v1/webhook-endpoints/{id}: every schema-valid update applies, for both content types", async () => {
+    const op = operation("/v1/webhook-endpoints/{id}", "patch");
+    const owner = (await newKey()).key;
+    const created = await call("/v1/webhook-endpoints", { key: owner, json: { url: "https://schema.example/h", secret: "schema-driven-secret" } });
+    const { id } = (await created.json()) as { id: string };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("application/json", "application/merge-patch+json"), valueOf(bodySchema(op)), async (type, body) => {
+        const response = await call(`/v1/webhook-endpoints/${id}`, { method: "PATCH", key: owner, body: JSON.stringify(body), headers: { "Content-Type": type } });
+        expect(response.status, JSON.stringify([body, await response.clone().text()])).toBe(200);
+      }),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
+
+  it("every PATCH body is closed in the document, and a field it does not name is refused, for both content types", async () => {
+    const endpoint = await call("/v1/webhook-endpoints", { key, json: { url: "https://closed.example/h", secret: "closed-body-secret" } });
+    const { id } = (await endpoint.json()) as { id: string };
+    for (const [path, url] of [["/v1/customers/{id}", `/v1/customers/${customerId}`], ["/v1/webhook-endpoints/{id}", `/v1/webhook-endpoints/${id}`]] as const) {
+      const op = operation(path, "patch");
+      for (const type of ["application/json", "application/merge-patch+json"]) {
+        expect(resolve(bodySchema(op, type)).additionalProperties, `${path} ${type}`).toBe(false);
+        const response = await call(url, { method: "PATCH", key, body: JSON.stringify({ unknownField: "x" }), headers: { "Content-Type": type } });
+        expect(response.status, `${path} ${type}`).toBe(422);
+      }
+    }
+  });
 });

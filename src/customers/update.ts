@@ -15,6 +15,7 @@ import { NOT_FOUND, notFound } from "./retrieve";
 import type { Described } from "../openapi/describe";
 import { MAX_BODY_BYTES } from "../pipeline/body";
 
+// Unknown fields are refused by name (refusedFields), so the document states the body as closed.
 export const UpdateCustomerBody = v.object({ email: v.optional(Email), name: v.optional(Name), metadata: v.optional(MetadataPatch) });
 const UPDATABLE = new Set(Object.keys(UpdateCustomerBody.entries));
 
@@ -27,6 +28,8 @@ export async function updateCustomerHandler(request: RouteRequest, env: Env, ctx
   const parsed = v.safeParse(UpdateCustomerBody, input, { abortPipeEarly: true });
   if (Object.keys(refused).length > 0 || !parsed.success) failValidation({ ...(parsed.success ? {} : fieldErrors(parsed.issues)), ...refused });
   const changes: CustomerChanges = parsed.output;
+  // `[]` (PHP's empty array) as the whole metadata means no keys: the metadata is cleared, as null clears it.
+  if (Array.isArray(input.metadata)) changes.metadata = null;
   const expected = ifMatch(request);
 
   let row: CustomerRow;
@@ -64,7 +67,7 @@ export const describe: Described = {
     operationId: "updateCustomer",
     summary: "Update a customer: email, name, and metadata merged key by key (JSON Merge Patch).",
     parameters: [d.id(CUSTOMER_ID), d.param("IdempotencyKey"), d.param("IfMatch"), d.param("Bookmark")],
-    requestBody: d.body(d.schema("UpdateCustomerRequest", UpdateCustomerBody), ["application/json", "application/merge-patch+json"]),
+    requestBody: d.body(d.schema("UpdateCustomerRequest", v.strictObject(UpdateCustomerBody.entries)), ["application/json", "application/merge-patch+json"]),
     responses: {
       "200": d.json(d.schema("Customer", CustomerSchema), "The updated customer (or, with Idempotent-Replayed: true, the stored answer).", {
         ...d.header("X-D1-Bookmark"),

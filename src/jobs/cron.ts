@@ -2,7 +2,8 @@
 import type { Env } from "../env";
 import { shardDatabase, shardsOf } from "../lib/shards";
 import { deleteExpiredIdempotencyKeys } from "../pipeline/idempotency.repository";
-import { claimOverdueEvents, deleteEventsBefore } from "../webhooks/delivery.repository";
+import { claimOverdueEvents, deleteEventsBefore, endpointSecretsAfter, resealEndpoint } from "../webhooks/delivery.repository";
+import { encryptSecret, openSecret } from "../webhooks/secrets";
 
 const SWEEP_CRON = "*/5 * * * *";
 /** A pending event whose attempt is this overdue lost its queue message (a send that failed after commit). */
@@ -21,13 +22,62 @@ async function onEveryShard(env: Env, event: string, job: (db: D1Database, shard
 export const cleanUpIdempotencyKeys = (env: Env, now = Date.now()) =>
   onEveryShard(env, "idempotency_cleanup", (db) => deleteExpiredIdempotencyKeys(db, now));
 
-/** Re-enqueue undelivered events that are not in flight: a lost send after commit is never a lost event. */
-export const sweepUndelivered = (env: Env, now = Date.now()) =>
-  onEveryShard(env, "webhook_sweep", async (db, shard) => {
-    const due = await claimOverdueEvents(db, now - SWEEP_GRACE_MS, now, 500);
-    for (let i = 0; i < due.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(due.slice(i, i + 100).map((e) => ({ body: { ...e, shard } })));
-    return due.length;
+/** How long one sweep may run, over every shard; the next starts 5 minutes later where this one stopped. */
+export const SWEEP_BUDGET_MS = 20_000;
+const SWEEP_PAGE = 500;
+
+/**
+ * Re-enqueue undelivered events that are not in flight: a lost send after commit is never a lost event. Pages of 500,
+ * oldest due first, until none is overdue or the time budget is spent, so a backlog drains in minutes, not days. An
+ * event sent here and by a late retry at once is still attempted once: the consumer claims each attempt in D1.
+ */
+export const sweepUndelivered = (env: Env, now = Date.now(), budgetMs = SWEEP_BUDGET_MS) => {
+  const deadline = Date.now() + budgetMs;
+  return onEveryShard(env, "webhook_sweep", async (db, shard) => {
+    let count = 0;
+    for (;;) {
+      const due = await claimOverdueEvents(db, now - SWEEP_GRACE_MS, now, SWEEP_PAGE);
+      for (let i = 0; i < due.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(due.slice(i, i + 100).map((e) => ({ body: { ...e, shard } })));
+      count += due.length;
+      if (due.length < SWEEP_PAGE || Date.now() >= deadline) return count;
+    }
   });
+};
+
+/**
+ * While WEBHOOK_SECRET_KEY_PREVIOUS is set (a rotation of WEBHOOK_SECRET_KEY), re-encrypt every endpoint secret still
+ * sealed under it. The log line's `remaining` says what could not be opened with either key; at 0 after a run, the
+ * previous key can be deleted.
+ */
+export async function resealEndpointSecrets(env: Env): Promise<{ resealed: number; remaining: number }> {
+  const totals = { resealed: 0, remaining: 0 };
+  if (!env.WEBHOOK_SECRET_KEY_PREVIOUS) return totals;
+  const reseal = async (stored: string | null) => {
+    if (stored === null) return { value: null, changed: false };
+    const { secret, underPrevious } = await openSecret(env, stored);
+    return underPrevious ? { value: await encryptSecret(env, secret), changed: true } : { value: stored, changed: false };
+  };
+  for (const shard of shardsOf(env)) {
+    const db = shardDatabase(env, shard);
+    for (let after = ""; ;) {
+      const page = await endpointSecretsAfter(db, after, 100);
+      for (const row of page) {
+        try {
+          const [secret, previous] = [await reseal(row.secret), await reseal(row.previous_secret)];
+          if (!secret.changed && !previous.changed) continue;
+          await resealEndpoint(db, { id: row.id, oldSecret: row.secret, oldPrevious: row.previous_secret, secret: secret.value!, previousSecret: previous.value });
+          totals.resealed++;
+        } catch {
+          totals.remaining++; // opens under neither key: said in the log, left as it is
+        }
+      }
+      if (page.length < 100) break;
+      after = page.at(-1)!.id;
+    }
+  }
+  console.log(JSON.stringify({ level: "info", event: "webhook_secret_reseal", ...totals }));
+  return totals;
+}
 
 /** Events (and their attempts) are kept 30 days. */
 export const deleteOldEvents = (env: Env, now = Date.now()) =>
@@ -36,6 +86,7 @@ export const deleteOldEvents = (env: Env, now = Date.now()) =>
 export async function runCron(controller: ScheduledController, env: Env): Promise<void> {
   if (controller.cron === SWEEP_CRON) {
     await sweepUndelivered(env, controller.scheduledTime);
+    await resealEndpointSecrets(env);
     return;
   }
   await cleanUpIdempotencyKeys(env, controller.scheduledTime);

@@ -1,14 +1,21 @@
-// The Queues consumer: delivers webhook events. It knows nothing of HTTP routes; it reads the event and the
-// endpoint it goes to now from D1, signs, POSTs, records the attempt, and retries with backoff or dead-letters.
+// The Queues consumer: delivers webhook events. It knows nothing of HTTP routes; it claims the event's next attempt
+// in D1, signs, POSTs to the endpoint the event is bound to, records the attempt, and retries with backoff or
+// dead-letters. Each message is handled alone: one that fails, or is malformed, never fails or repeats the others.
+import * as v from "valibot";
 import type { DeliveryMessage, Env } from "../env";
+import { EVENT_ID } from "../lib/ids";
 import { shardDatabase } from "../lib/shards";
-import { decryptSecret } from "../webhooks/secrets";
+import { claimDelivery, markNoEndpoint, recordAttempt } from "../webhooks/delivery.repository";
+import { openSecret } from "../webhooks/secrets";
 import { signatureHeaders } from "../webhooks/signature";
-import { loadDelivery, markNoEndpoint, recordAttempt } from "../webhooks/delivery.repository";
 
 /** Seconds before each retry; 9 retries (10 attempts) over about 34 hours, unless WEBHOOK_RETRY_DELAYS says otherwise. */
 export const DEFAULT_RETRY_DELAYS = [30, 120, 600, 1800, 3600, 7200, 21600, 43200, 43200];
 const DELIVERY_TIMEOUT_MS = 10_000;
+/** How long a claimed attempt is held: longer than the POST's timeout plus recording it. */
+export const ATTEMPT_LEASE_MS = 30_000;
+/** A failure of D1 or the queue itself (not of the receiver): the message comes back after the lease. */
+const INFRASTRUCTURE_RETRY_SECONDS = ATTEMPT_LEASE_MS / 1000;
 
 export function retryDelays(env: Env): number[] {
   if (!env.WEBHOOK_RETRY_DELAYS?.trim()) return DEFAULT_RETRY_DELAYS;
@@ -17,45 +24,82 @@ export function retryDelays(env: Env): number[] {
   return configured.every((n) => Number.isInteger(n) && n >= 0 && n <= 43_200) ? configured : DEFAULT_RETRY_DELAYS;
 }
 
-export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
-  await Promise.all(batch.messages.map((message) => deliver(message, env).catch((err: unknown) => {
-    // D1 or the queue failed: try again soon; after the queue's max_retries the message goes to the dead-letter queue.
-    console.error(JSON.stringify({ level: "error", event: "webhook_delivery_error", eventId: message.body.eventId, error: String(err) }));
-    message.retry({ delaySeconds: 30 });
-  })));
+const MessageSchema = v.object({
+  eventId: v.pipe(v.string(), v.regex(EVENT_ID)),
+  accountId: v.pipe(v.string(), v.minLength(1)),
+  testmode: v.boolean(),
+  shard: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+});
+
+const log = (level: "info" | "error", event: string, fields: object) => console[level === "error" ? "error" : "log"](JSON.stringify({ level, event, ...fields }));
+
+export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  await Promise.all(batch.messages.map((message) => deliverOne(message, env)));
 }
 
-async function deliver(message: Message<DeliveryMessage>, env: Env): Promise<void> {
-  const { eventId, accountId, testmode } = message.body;
-  const db = shardDatabase(env, message.body.shard ?? 0);
-  const { event, endpoint } = await loadDelivery(db, eventId, { accountId, testmode });
-  if (!event || event.delivery !== "pending") return message.ack(); // delivered, dead, past retention, or moved away
-  if (!endpoint) {
-    await markNoEndpoint(db, eventId); // deleted since: nothing more is sent
+async function deliverOne(message: Message<unknown>, env: Env): Promise<void> {
+  const parsed = v.safeParse(MessageSchema, message.body);
+  if (!parsed.success) {
+    // Nothing to deliver and nothing a retry could fix: acknowledged, and said in the log.
+    log("error", "webhook_message_malformed", { messageId: message.id, body: JSON.stringify(message.body ?? null).slice(0, 200) });
+    return message.ack();
+  }
+  const body: DeliveryMessage = parsed.output;
+  let db: D1Database;
+  try {
+    db = shardDatabase(env, body.shard ?? 0);
+  } catch (err) {
+    // The shard is not bound to this deployment: no retry can reach it. Dead-lettered with the reason, once.
+    log("error", "webhook_delivery_failed", { eventId: body.eventId, shard: body.shard, error: String((err as Error).message) });
+    await env.WEBHOOK_DEAD_LETTERS.send(body).catch(() => {});
+    return message.ack();
+  }
+  try {
+    await deliver(message, body, db, env);
+  } catch (err) {
+    // D1 or the queue failed: try again after the lease; after the queue's max_retries, the dead-letter queue.
+    log("error", "webhook_delivery_error", { eventId: body.eventId, error: String(err) });
+    message.retry({ delaySeconds: INFRASTRUCTURE_RETRY_SECONDS });
+  }
+}
+
+async function deliver(message: Message<unknown>, body: DeliveryMessage, db: D1Database, env: Env): Promise<void> {
+  const { eventId } = body;
+  const started = Date.now();
+  const { event, endpoint } = await claimDelivery(db, eventId, body, started, started + ATTEMPT_LEASE_MS);
+  // Delivered, dead, past retention, moved away, or not due (another message holds or made this attempt).
+  if (!event) return message.ack();
+  if (!endpoint || endpoint.id !== event.endpointId) {
+    await markNoEndpoint(db, eventId); // the endpoint it was for is gone: nothing more is sent, to it or to another
     return message.ack();
   }
 
-  const started = Date.now();
-  const secrets: [string, ...string[]] = [await decryptSecret(env, endpoint.secret)];
-  if (endpoint.previousSecret && (endpoint.previousSecretUntil ?? 0) > started) secrets.push(await decryptSecret(env, endpoint.previousSecret));
   let status: number | null = null;
   let error: string | null = null;
   try {
-    const response = await fetch(endpoint.url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "User-Agent": "Vatly-Webhooks/1", ...(signatureHeaders(event.body, eventId, Math.floor(started / 1000), secrets)) },
-      body: event.body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-    });
-    status = response.status;
-    await response.body?.cancel();
+    const secrets: [string, ...string[]] = [(await openSecret(env, endpoint.secret)).secret];
+    if (endpoint.previousSecret && (endpoint.previousSecretUntil ?? 0) > started) secrets.push((await openSecret(env, endpoint.previousSecret)).secret);
+    try {
+      const response = await fetch(endpoint.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "User-Agent": "Vatly-Webhooks/1", ...signatureHeaders(event.body, eventId, Math.floor(started / 1000), secrets) },
+        body: event.body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      });
+      status = response.status;
+      await response.body?.cancel();
+    } catch (err) {
+      error = (err as Error).name === "TimeoutError" ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : String((err as Error).message ?? err).slice(0, 200);
+    }
   } catch (err) {
-    error = (err as Error).name === "TimeoutError" ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : String((err as Error).message ?? err).slice(0, 200);
+    // Nothing was sent: the delivery could not be signed. It is an attempt all the same, with the reason, on the
+    // schedule: fixing the key in time lets a later one through; otherwise the event ends as failed, saying why.
+    error = `Not sent: the endpoint's signing secret could not be decrypted (${String((err as Error).message ?? err).slice(0, 150)})`;
   }
 
   const delays = retryDelays(env);
-  const attempt = event.attempts + 1;
+  const attempt = event.attempts;
   const delivered = status !== null && status >= 200 && status < 300;
   const exhausted = !delivered && attempt > delays.length;
   const delay = delivered || exhausted ? 0 : delays[attempt - 1]!;
@@ -67,7 +111,8 @@ async function deliver(message: Message<DeliveryMessage>, env: Env): Promise<voi
   if (delivered) return message.ack();
   if (exhausted) {
     // Out of attempts: the dead-letter queue has it; the event stays retrievable through the API.
-    await env.WEBHOOK_DEAD_LETTERS.send(message.body);
+    log("error", "webhook_delivery_failed", { eventId, attempts: attempt, error: error ?? `HTTP ${status}` });
+    await env.WEBHOOK_DEAD_LETTERS.send(body);
     return message.ack();
   }
   message.retry({ delaySeconds: delay });

@@ -46,9 +46,11 @@ export async function authenticate(request: ApiRequest, env: Env): Promise<void>
   const now = request.receivedAt;
 
   let stored = hash ? known.get(hash, now) : undefined;
+  let counted = false;
   if (!stored) {
     // Anything not answered by a known key costs its address a token before KV is asked: guessing is throttled.
     await limitAddress(request, env);
+    counted = true;
     if (!key) return unauthenticated();
     if (!mode) fail(403, "Auth token must start with live_ or test_.");
     if (unknown.get(hash!, now)) return unauthenticated();
@@ -58,6 +60,10 @@ export async function authenticate(request: ApiRequest, env: Env): Promise<void>
     else unknown.set(hash!, true, now + cacheMs(env));
   }
   if (!stored || stored.mode !== mode) return unauthenticated();
-  if (stored.revokedAt) fail(403, "This API key has been revoked.");
+  if (stored.revokedAt) {
+    // A revoked key is refused, and counted like an unknown one: hammering with it is throttled all the same.
+    if (!counted) await limitAddress(request, env);
+    fail(403, "This API key has been revoked.");
+  }
   request.caller = { accountId: stored.accountId, testmode: mode === "test", shard: stored.shard ?? 0, moving: stored.moving } satisfies Caller;
 }

@@ -19,7 +19,21 @@ export async function limitCaller(request: ApiRequest, env: Env): Promise<void> 
  */
 export async function limitAddress(request: ApiRequest, env: Env): Promise<void> {
   if (!env.AUTH_RATE_LIMITER) return;
-  const address = request.headers.get("CF-Connecting-IP") ?? "unknown";
-  const { success } = await env.AUTH_RATE_LIMITER.limit({ key: address });
+  const { success } = await env.AUTH_RATE_LIMITER.limit({ key: addressKey(request.headers.get("CF-Connecting-IP")) });
   if (!success) tooMany(env);
+}
+
+/**
+ * What an address is counted as: an IPv4 address as itself, an IPv6 address by its /64 (one subscriber's network
+ * holds 2^64 addresses; counting each alone would let one client walk around the limit).
+ */
+export function addressKey(address: string | null): string {
+  if (!address) return "unknown";
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = address.includes("::") && tail ? tail.split(":") : [];
+  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups; only the first four groups matter here.
+  const groups = address.includes("::") ? [...left, ...Array(Math.max(8 - left.length - right.length, 0)).fill("0"), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

@@ -29,8 +29,21 @@ export async function accountWithEndpoint(url = "https://receiver.example/hooks"
   return { key, accountId, sent, dead: dead.sent, overrides, api, endpoint };
 }
 
-/** Runs the Worker's queue consumer over messages, with `fetch` answering as `receiver` does. */
-export async function consume(messages: DeliveryMessage[], receiver: (request: Request) => Promise<Response> | Response, overrides: Partial<Cloudflare.Env> = {}, attempts = 1) {
+/**
+ * Runs the Worker's queue consumer over messages, with `fetch` answering as `receiver` does. As the queue would, it
+ * hands a message over once its delay has passed: each event's next attempt is made due first (`early` skips that,
+ * for a message that arrives before its time).
+ */
+export async function consume(
+  messages: DeliveryMessage[], receiver: (request: Request) => Promise<Response> | Response, overrides: Partial<Cloudflare.Env> = {}, attempts = 1, early = false,
+) {
+  if (!early) {
+    for (const m of messages) {
+      if (typeof m?.eventId !== "string") continue; // a malformed message: nothing to make due
+      const db = (env as unknown as Record<string, D1Database | undefined>)[(m.shard ?? 0) === 0 ? "DB" : `DB_${m.shard}`];
+      await db?.prepare("UPDATE webhook_events SET next_attempt_at = min(next_attempt_at, ?) WHERE id = ?").bind(Date.now(), m.eventId).run();
+    }
+  }
   const received: Request[] = [];
   vi.stubGlobal("fetch", async (input: RequestInfo, init?: RequestInit) => {
     const request = new Request(input, init);

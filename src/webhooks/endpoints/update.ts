@@ -11,6 +11,7 @@ import { encryptSecret } from "../secrets";
 import { findOr404, NOT_FOUND, notFound, PREVIOUS_SECRET_MS, requireHttpsInLive, Secret, toEndpoint, Url, WebhookEndpointSchema } from "./endpoint";
 import { updateEndpoint } from "./repository";
 
+// Unknown fields are refused by name (refusedFields), so the document states the body as closed.
 export const UpdateEndpointBody = v.object({ url: v.optional(Url), secret: v.optional(Secret) });
 const UPDATABLE = new Set(Object.keys(UpdateEndpointBody.entries));
 
@@ -49,7 +50,7 @@ export const describe: Described = {
     operationId: "updateWebhookEndpoint",
     summary: "Change the url (sends webhook.setup) and/or rotate the secret (the old one signs for 24 more hours).",
     parameters: [d.id(ENDPOINT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
-    requestBody: d.body(d.schema("UpdateWebhookEndpointRequest", UpdateEndpointBody), ["application/json", "application/merge-patch+json"]),
+    requestBody: d.body(d.schema("UpdateWebhookEndpointRequest", v.strictObject(UpdateEndpointBody.entries)), ["application/json", "application/merge-patch+json"]),
     responses: {
       "200": d.json(d.schema("WebhookEndpoint", WebhookEndpointSchema), "The updated endpoint.", d.header("X-D1-Bookmark")),
       ...d.common(),
