@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createKey } from "./keys";
+import { replaceLocalKey } from "./keys";
 import { migrateAll } from "./shards";
 import { cli } from "./wrangler";
 
@@ -32,8 +32,9 @@ for (const name of ["WEBHOOK_SECRET_KEY", "IDEMPOTENCY_SECRET"]) {
 migrateAll(target);
 console.log("Local D1 migrations applied to every shard.");
 
-// Keys are stored hashed, so an old key cannot be shown again: each start mints a new local test key.
-const key = await createKey({ accountId, mode: "test", ...target });
+// Keys are stored hashed, so an old key cannot be shown again: each start mints a new local test key and revokes the
+// one the previous start printed.
+const key = await replaceLocalKey("dev", { accountId, mode: "test", ...target });
 console.log(`
 Local test key for account ${accountId} (local KV only):
 

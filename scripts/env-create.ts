@@ -21,16 +21,34 @@ export function printedId(output: string, key: "database_id" | "id"): string {
   return match[1]!;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = cli("Usage: npm run env:create -- --env staging|production\n\nNeeds `npx wrangler login` first.", { env: { type: "string" } });
-  const env = values.env;
-  if (env !== "staging" && env !== "production") throw new Error("--env must be staging or production");
-  let toml = readFileSync("wrangler.toml", "utf8");
-  for (const [binding, name] of [["DB", `vatly-customers-${env}`], ["DB_1", `vatly-customers-${env}-1`]] as const) {
-    toml = setBindingId(toml, env, "d1_databases", binding, "database_id", printedId(wrangler(["d1", "create", name]), "database_id"));
+const USAGE = "Usage: npm run env:create -- --env staging|production\n\nNeeds a Cloudflare login first: `npx wrangler login` (or set CLOUDFLARE_API_TOKEN).";
+
+/** What the operator is told, without a stack trace, when wrangler cannot reach their account. */
+export function explain(message: string): string {
+  if (/not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]|non-interactive/i.test(message)) {
+    return "Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then run this again.";
   }
-  toml = setBindingId(toml, env, "kv_namespaces", "API_KEYS", "id", printedId(wrangler(["kv", "namespace", "create", `vatly-api-keys-${env}`]), "id"));
-  for (const queue of [`vatly-webhooks-${env}`, `vatly-webhooks-dlq-${env}`]) wrangler(["queues", "create", queue]);
-  writeFileSync("wrangler.toml", toml);
-  console.log(`Created the ${env} D1 databases, KV namespace and queues; their ids are now in wrangler.toml.`);
+  return message;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = cli(USAGE, { env: { type: "string" } });
+  const env = values.env;
+  if (env !== "staging" && env !== "production") {
+    console.error(`--env must be staging or production.\n\n${USAGE}`);
+    process.exit(2);
+  }
+  try {
+    let toml = readFileSync("wrangler.toml", "utf8");
+    for (const [binding, name] of [["DB", `vatly-customers-${env}`], ["DB_1", `vatly-customers-${env}-1`]] as const) {
+      toml = setBindingId(toml, env, "d1_databases", binding, "database_id", printedId(wrangler(["d1", "create", name]), "database_id"));
+    }
+    toml = setBindingId(toml, env, "kv_namespaces", "API_KEYS", "id", printedId(wrangler(["kv", "namespace", "create", `vatly-api-keys-${env}`]), "id"));
+    for (const queue of [`vatly-webhooks-${env}`, `vatly-webhooks-dlq-${env}`]) wrangler(["queues", "create", queue]);
+    writeFileSync("wrangler.toml", toml);
+    console.log(`Created the ${env} D1 databases, KV namespace and queues; their ids are now in wrangler.toml.`);
+  } catch (err) {
+    console.error(explain((err as Error).message));
+    process.exit(1);
+  }
 }

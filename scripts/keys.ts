@@ -1,5 +1,7 @@
 // API keys. KV holds only the SHA-256 of a key (src/lib/api-keys.ts); the key itself is printed once, as the last line.
 import { randomInt } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
@@ -55,6 +57,26 @@ export async function revokeKey(key: string, target: Target): Promise<StoredKey>
   const revoked = { ...stored, revokedAt: new Date().toISOString() };
   kv(["put", name, JSON.stringify(revoked)], target);
   return revoked;
+}
+
+/**
+ * A fresh local key for a tool that mints one each time it starts (`npm run dev`, `webhooks:listen`), with the one
+ * it minted last time revoked: one active key per tool and account, never a pile of them. Only the key's hash is kept
+ * in the git-ignored local state; the key itself is printed once, as always.
+ */
+export async function replaceLocalKey(tool: "dev" | "listen", options: { accountId: string; mode: Mode } & Target): Promise<string> {
+  const file = join(options.persistTo ?? process.env.VATLY_PERSIST_TO ?? ".wrangler/state", "vatly-local-keys.json");
+  const minted = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
+  const slot = `${tool}:${options.accountId}`;
+  const previous = minted[slot];
+  const key = await createKey(options);
+  if (previous) {
+    const stored = readStored(KEY_PREFIX + previous, options);
+    if (stored && !stored.revokedAt) kv(["put", KEY_PREFIX + previous, JSON.stringify({ ...stored, revokedAt: new Date().toISOString() })], options);
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ ...minted, [slot]: await sha256Hex(key) }, null, 2));
+  return key;
 }
 
 /** The KV names (apikey:<hash>) of an account's keys, from the account index. */

@@ -3,7 +3,8 @@
 // signature of every delivery and prints one line per event. Needs `npm run dev` running.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import { createKey } from "./keys";
+import { standardWebhooksSecret } from "../src/webhooks/signature";
+import { replaceLocalKey } from "./keys";
 import { cli } from "./wrangler";
 
 const USAGE = `Usage: npm run webhooks:listen [-- --port <receiver port>] [--api <url>] [--account <id>] [--persist-to <dir>]
@@ -14,7 +15,10 @@ as npm run dev), from the API at --api (default http://127.0.0.1:8787). Stop wit
 const { values } = cli(USAGE, { port: { type: "string" }, api: { type: "string" }, account: { type: "string" }, "persist-to": { type: "string" } });
 const port = Number(values.port ?? 4242);
 const api = (values.api ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
-const secret = `whsec_local_${randomBytes(24).toString("hex")}`;
+// The endpoint's secret as the API takes it (Vatly-Signature is an HMAC keyed with its UTF-8 bytes), and the same
+// bytes in the form Standard Webhooks libraries take (`whsec_` + base64) for webhook-signature.
+const secret = `local_${randomBytes(24).toString("hex")}`;
+const standardSecret = standardWebhooksSecret(secret);
 
 function verified(body: string, signature: string | undefined): boolean {
   const expected = Buffer.from(createHmac("sha256", secret).update(body).digest("hex"));
@@ -49,12 +53,15 @@ async function call(method: string, path: string, key: string, body?: object) {
 
 server.listen(port, "127.0.0.1", async () => {
   try {
-    const key = await createKey({ accountId: values.account ?? process.env.DEV_ACCOUNT ?? "acct_local", mode: "test", remote: false, persistTo: values["persist-to"] });
+    const key = await replaceLocalKey("listen", { accountId: values.account ?? process.env.DEV_ACCOUNT ?? "acct_local", mode: "test", remote: false, persistTo: values["persist-to"] });
     const existing = await call("GET", "/v1/webhook-endpoints", key);
     for (const endpoint of existing?.data ?? []) await call("DELETE", `/v1/webhook-endpoints/${endpoint.id}`, key);
     const url = `http://127.0.0.1:${port}/webhooks`;
     await call("POST", "/v1/webhook-endpoints", key, { url, secret });
-    console.log(`Listening on ${url}: the test-mode endpoint of the local account, signing secret ${secret}\nReady: events will appear below (Ctrl-C to stop).`);
+    console.log(`Listening on ${url}: the test-mode endpoint of the local account.
+Signing secret: ${secret}  (Vatly-Signature: hex HMAC-SHA256 of the body keyed with it; the PHP client's validator)
+Standard Webhooks: ${standardSecret}  (webhook-signature: paste into \`new Webhook(...)\` of the standardwebhooks libraries)
+Ready: events will appear below (Ctrl-C to stop).`);
   } catch (err) {
     console.error(`Could not register with ${api} (is \`npm run dev\` running?): ${(err as Error).message}`);
     process.exit(1);

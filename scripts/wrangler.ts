@@ -34,7 +34,7 @@ export function wrangler(args: string[]): string {
       env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
     });
     if (result.status === 0) return result.stdout;
-    const output = result.stderr || result.stdout;
+    const output = result.stderr || result.stdout || String(result.error?.message ?? `exit status ${result.status}`);
     if (args.includes("--remote") || !/SQLITE_BUSY|database is locked/.test(output) || attempt === 8) {
       throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${output}`);
     }

@@ -1,12 +1,25 @@
 import { describe, expect, it, vi } from "vitest";
-import { call, expectError, newKey } from "./helpers";
+import { call, callWithEnv, expectError, newKey } from "./helpers";
 
 describe("routing and errors", () => {
   it("answers 404 JSON to unknown paths", async () => {
     const { key } = await newKey();
-    for (const path of ["/", "/v1", "/v1/customer", "/v2/customers", "/v1/customers/cus_x/extra", "/favicon.ico"]) {
+    for (const path of ["/v1", "/v1/customer", "/v2/customers", "/v1/customers/cus_x/extra", "/favicon.ico"]) {
       await expectError(await call(path, { key }), 404);
     }
+  });
+
+  it("points GET / to the reference: a browser is redirected to /docs, anything else gets links, no key needed", async () => {
+    // The handler itself (call() would follow the redirect into the static assets).
+    const browser = await callWithEnv({}, "/", { headers: { Accept: "text/html,application/xhtml+xml" } });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get("Location")).toBe("http://api.test/docs");
+    const client = await call("/");
+    expect(client.status).toBe(200);
+    const body = (await client.json()) as { links: { docs: { href: string }; openapi: { href: string } } };
+    expect(body.links.docs.href).toBe("http://api.test/docs");
+    expect(body.links.openapi.href).toBe("http://api.test/v1/openapi.json");
+    expect((await call("/", { method: "POST", json: {} })).status).toBe(405);
   });
 
   it("answers 405 with Allow to another method on a known path", async () => {

@@ -16,29 +16,14 @@ import * as updateEndpoint from "../webhooks/endpoints/update";
 import * as listEvents from "../webhooks/events/list";
 import * as retrieveEvent from "../webhooks/events/retrieve";
 import { describer, type Described, type Operation } from "./describe";
-
-/** The route that serves this document (src/index.ts). */
-const serveDocument: Described = {
-  path: "/v1/openapi.json",
-  method: "get",
-  operation: (d) => ({
-    operationId: "getOpenApiDocument",
-    summary: "This document.",
-    security: [],
-    responses: {
-      "200": d.json({ type: "object" }, "The OpenAPI description."),
-      "429": d.error("Too many requests without a key from this address.", d.header("Retry-After")),
-      "500": d.error("An unexpected error."),
-    },
-  }),
-};
+import { describeDocument, describeHome } from "./serve";
 
 /** Every operation the Worker serves, in the document's order. */
 export const OPERATIONS: Described[] = [
   listCustomers, createCustomer, retrieveCustomer, updateCustomer, deleteCustomer,
   listEndpoints, createEndpoint, retrieveEndpoint, updateEndpoint, deleteEndpoint,
   listEvents, retrieveEvent,
-].map((module) => module.describe).concat(serveDocument);
+].map((module) => module.describe).concat(describeDocument, describeHome);
 
 /** HEAD of every GET (RFC 9110): the same status and headers, no body. */
 function head(get: Operation): Operation {

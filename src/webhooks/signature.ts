@@ -16,3 +16,9 @@ export function signatureHeaders(body: string, eventId: string, timestamp: numbe
     "webhook-signature": standard.join(" "),
   };
 }
+
+/**
+ * A secret in the form Standard Webhooks libraries take: `whsec_` + base64 of its UTF-8 bytes (the HMAC key both
+ * signatures use), so it pastes straight into `new Webhook(...)`.
+ */
+export const standardWebhooksSecret = (secret: string) => `whsec_${toBase64(new TextEncoder().encode(secret))}`;

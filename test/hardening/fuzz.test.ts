@@ -116,6 +116,7 @@ const request = fc.record({
 });
 
 function expectedStatuses(method: string, pathname: string, authKind: Auth["kind"]): number[] {
+  if (/^\/+$/.test(pathname)) return ["GET", "HEAD"].includes(method) ? [200, 302, 429] : [405];
   const collection = /^\/v1\/(customers|webhook-endpoints|webhook-events)\/?$/.exec(pathname)?.[1];
   const member = collection ? undefined : /^\/v1\/(customers|webhook-endpoints|webhook-events)\/[^/]+\/?$/.exec(pathname)?.[1];
   if (collection === "webhook-events" || member === "webhook-events") {

@@ -10,7 +10,7 @@ const readme = readFileSync("README.md", "utf8");
 
 describe("the house", () => {
   it("every route of the router is an operation that describes itself, and nothing else is described", () => {
-    const routed = [...index.matchAll(/\.(get|post|patch|delete)\("(\/v1\/[^"]+)"/g)].map(([, method, path]) => `${method} ${path!.replace(/:(\w+)/g, "{$1}")}`);
+    const routed = [...index.matchAll(/\.(get|post|patch|delete)\("(\/(?:v1\/[^"]+)?)"/g)].map(([, method, path]) => `${method} ${path!.replace(/:(\w+)/g, "{$1}")}`);
     const described = OPERATIONS.map((o) => `${o.method} ${o.path}`);
     expect(routed.length).toBeGreaterThan(10);
     expect([...described].sort()).toEqual([...routed].sort());
