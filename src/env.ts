@@ -27,6 +27,8 @@ export interface IdempotentWrite {
   key: string;
   fingerprint: string;
   createdAt: number;
+  /** Set once the key's record has been consulted (in the write's batch, or alone). */
+  settled?: boolean;
 }
 
 /** A request as the router's stages fill it in, in order. */

@@ -12,7 +12,7 @@ import { readBody } from "./pipeline/body";
 import { openSession } from "./pipeline/database";
 import { fail } from "./lib/errors";
 import { toErrorResponse } from "./pipeline/errors";
-import { idempotency } from "./pipeline/idempotency";
+import { answerOfKey, idempotency } from "./pipeline/idempotency";
 import { limitAddress, limitCaller } from "./pipeline/rate-limit";
 import { finishResponse, startRequest } from "./pipeline/request";
 import { home, serveDocument } from "./openapi/serve";
@@ -34,7 +34,8 @@ const methodNotAllowed = (allow: string) => () => fail(405, "The method is not a
 
 const router = Router<ApiRequest, [Env, ExecutionContext]>({
   before: [startRequest],
-  catch: toErrorResponse,
+  // A keyed write refused before its batch still answers as its key says (a replay or a 409), else the error.
+  catch: async (err, request, env) => (await answerOfKey(err, request, env)) ?? toErrorResponse(err, request),
   finally: [finishResponse],
 })
   .get("/v1/customers", ...api, listCustomersHandler)

@@ -82,31 +82,34 @@ describe("idempotency scope", () => {
     expect(await again.json()).toEqual(await first.json());
   });
 
-  it("replays from the primary after losing the race, even when the request's session reads a stale replica", async () => {
+  it("settles a key inside the write's own batch: a keyed create, its replay and its 409 each cost one D1 round trip", async () => {
     const { key } = await newKey();
-    const headers = { "Idempotency-Key": "stale-replica" };
-    const first = await call("/v1/customers", { key, json: { email: "stale@example.com" }, headers });
-    // The request's own session answers the key lookup as a lagging replica would (no record yet); a fresh
-    // first-primary session opened afterwards sees the truth.
-    let sessions = 0;
-    const staleSession = (session: D1DatabaseSession) => ({
+    let trips = 0;
+    // Every round trip a session makes: a batch, or a single statement's first/all/run/raw.
+    const counting = (session: D1DatabaseSession) => ({
       getBookmark: () => session.getBookmark(),
-      batch: session.batch.bind(session),
-      prepare: (sql: string) =>
-        sql.startsWith("select") && sql.includes("idempotency_keys") ? { bind: () => ({ first: async () => null }) } : session.prepare(sql),
-    });
-    const stale = {
-      ...env.DB,
-      withSession: (constraint?: string) => {
-        const session = env.DB.withSession(constraint);
-        return (sessions++ === 0 ? staleSession(session) : session) as D1DatabaseSession;
+      batch: (statements: D1PreparedStatement[]) => (trips++, session.batch(statements)),
+      prepare: (sql: string) => {
+        const wrap = (statement: D1PreparedStatement): D1PreparedStatement => new Proxy(statement, {
+          get: (target, prop) => {
+            if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
+            if (["first", "all", "run", "raw"].includes(String(prop))) return (...args: unknown[]) => (trips++, (target as never as Record<string, (...a: unknown[]) => unknown>)[String(prop)]!(...args));
+            return Reflect.get(target, prop);
+          },
+        });
+        return wrap(session.prepare(sql));
       },
-    } as D1Database;
-    const again = await callWithEnv({ DB: stale }, "/v1/customers", { key, json: { email: "stale@example.com" }, headers });
-    expect(again.status).toBe(201);
-    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
-    expect(await again.json()).toEqual(await first.json());
-    expect(sessions).toBe(2);
+    });
+    const DB = { ...env.DB, withSession: (constraint?: string) => counting(env.DB.withSession(constraint)) as unknown as D1DatabaseSession } as D1Database;
+    const headers = { "Idempotency-Key": "one-trip" };
+    const tripsOf = async (json: unknown) => {
+      trips = 0;
+      const response = await callWithEnv({ DB }, "/v1/customers", { key, json, headers });
+      return { status: response.status, replayed: response.headers.get("Idempotent-Replayed"), trips };
+    };
+    expect(await tripsOf({ email: "one-trip@example.com" })).toEqual({ status: 201, replayed: null, trips: 1 });
+    expect(await tripsOf({ email: "one-trip@example.com" })).toEqual({ status: 201, replayed: "true", trips: 1 });
+    expect(await tripsOf({ email: "other-trip@example.com" })).toEqual({ status: 409, replayed: null, trips: 1 });
   });
 });
 

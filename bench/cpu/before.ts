@@ -1,5 +1,6 @@
-// The harness Worker around the handler from before the request-path redesign (bench/.out/before, see run.ts).
+// The harness Worker around the handler of BEFORE_COMMIT (bench/.out/before, see bench/shared/harness.ts).
 import before from "../.out/before/src/index";
-import { harnessFor } from "./harness";
+import { hmacSha256, toHex } from "../../src/lib/crypto";
+import { BENCH_IDEMPOTENCY_SECRET, harnessFor } from "./harness";
 
-export default harnessFor(before);
+export default harnessFor(before, (request) => toHex(hmacSha256(BENCH_IDEMPOTENCY_SECRET, request)));

@@ -23,15 +23,15 @@ class Statement {
   }
   // Each call from outside a batch is one round trip; a batch is one round trip in all.
   async first() {
-    this.db.queries++;
+    this.db.trip();
     return this.result().results[0] ?? null;
   }
   async all() {
-    this.db.queries++;
+    this.db.trip();
     return this.result();
   }
   async run() {
-    this.db.queries++;
+    this.db.trip();
     return this.result();
   }
   result() {
@@ -49,12 +49,23 @@ class Statement {
 export class FakeD1 {
   idempotency = new Map<string, Row>();
   queries = 0;
+  /** Round trips by where they go: the primary (writes, first-primary sessions) or a nearby replica (reads). */
+  primaryTrips = 0;
+  replicaTrips = 0;
+  /** The session the next round trip belongs to (the harness runs one request at a time). */
+  private onPrimary = true;
   /** The first statements sent, with their parameters (bench/run.ts explains them against real SQLite). */
   log: { sql: string; params: unknown[] }[] = [];
   /** Whether the account has a webhook endpoint (then every write's event is 'pending' and enqueued). */
   constructor(readonly endpoint = false) {}
-  withSession() {
+  withSession(constraint?: string) {
+    this.onPrimary = constraint === "first-primary";
     return this;
+  }
+  trip() {
+    this.queries++;
+    if (this.onPrimary) this.primaryTrips++;
+    else this.replicaTrips++;
   }
   getBookmark() {
     return "00000000-00000001-00000000-00000000000000000000000000000000";
@@ -63,7 +74,7 @@ export class FakeD1 {
     return new Statement(this, sql);
   }
   async batch(statements: Statement[]) {
-    this.queries++;
+    this.trip();
     return statements.map((s) => s.result());
   }
   rows(s: Statement): Row[] {

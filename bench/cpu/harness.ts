@@ -49,7 +49,7 @@ const send = (method: string, body: string, headers: Record<string, string> = {}
 });
 const base = "http://127.0.0.1:8787";
 const one = `${base}/v1/customers/${customerRow(1).id}`;
-export const scenarios: Record<string, { status: number; request: (i: number) => Request; endpoint?: boolean; new?: boolean }> = {
+export const scenarios: Record<string, { status: number; request: (i: number) => Request; endpoint?: boolean }> = {
   get: { status: 200, request: () => new Request(one, { headers: auth }) },
   list: { status: 200, request: () => new Request(`${base}/v1/customers?limit=10`, { headers: auth }) },
   "list-deep": { status: 200, request: () => new Request(`${base}/v1/customers?startingAfter=${customerRow(9000).id}&limit=10`, { headers: auth }) },
@@ -60,11 +60,10 @@ export const scenarios: Record<string, { status: number; request: (i: number) =>
     request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": `bench-${i}` })),
   },
   replay: { status: 201, request: () => new Request(`${base}/v1/customers`, send("POST", replayBody, { "Idempotency-Key": "bench-replay" })) },
-  // Only the current handler has these.
-  "create-endpoint": { status: 201, endpoint: true, new: true, request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"hook${i}@example.com","metadata":{"plan":"pro"}}`)) },
-  update: { status: 200, new: true, request: (i) => new Request(one, send("PATCH", `{"name":"Name ${i}","metadata":{"plan":"pro","n":"${i}"}}`)) },
-  "update-keyed": { status: 200, new: true, request: (i) => new Request(one, send("PATCH", `{"metadata":{"n":"${i}"}}`, { "Idempotency-Key": `u-${i}` })) },
-  delete: { status: 204, new: true, request: () => new Request(one, { method: "DELETE", headers: auth }) },
+  "create-endpoint": { status: 201, endpoint: true, request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"hook${i}@example.com","metadata":{"plan":"pro"}}`)) },
+  update: { status: 200, request: (i) => new Request(one, send("PATCH", `{"name":"Name ${i}","metadata":{"plan":"pro","n":"${i}"}}`)) },
+  "update-keyed": { status: 200, request: (i) => new Request(one, send("PATCH", `{"metadata":{"n":"${i}"}}`, { "Idempotency-Key": `u-${i}` })) },
+  delete: { status: 204, request: () => new Request(one, { method: "DELETE", headers: auth }) },
 };
 
 // The platform's building blocks that every request pays, alone, so the handler's own CPU can be read against them.
@@ -118,13 +117,13 @@ export const harnessFor = (handler: unknown, fingerprint?: Fingerprint) => ({
       if (!scenario) return new Response("unknown scenario", { status: 400 });
       const env = await makeEnv({ endpoint: scenario.endpoint, fingerprint });
       const db = (env as { DB: FakeD1 }).DB;
-      const queriesBefore = db.queries;
+      const [primaryBefore, replicaBefore] = [db.primaryTrips, db.replicaTrips];
       for (let i = 0; i < n; i++) {
         const response = await target.fetch(scenario.request(i), env, ctx);
         await response.arrayBuffer();
         if (response.status !== scenario.status) throw new Error(`${name}: status ${response.status}`);
       }
-      return Response.json({ n, d1RoundTripsPerRequest: (db.queries - queriesBefore) / n });
+      return Response.json({ n, primaryTripsPerRequest: (db.primaryTrips - primaryBefore) / n, replicaTripsPerRequest: (db.replicaTrips - replicaBefore) / n });
     } catch (err) {
       return Response.json({ error: String((err as Error).stack ?? err) }, { status: 500 });
     } finally {

@@ -4,8 +4,11 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cmdline, descendants, OUT, ROOT, started, wrangler } from "./processes";
 
-/** The commit before the request-path redesign: its handler is the harness's `before` target. */
-export const BEFORE_COMMIT = "37a33124f307cb3203e32628e4a060f3679935a5";
+/**
+ * The commit before the one-round-trip write path (issue 17): its handler is the harness's `before` target, so the
+ * default run shows what that change did, side by side. (The request-path redesign's own before was 37a3312.)
+ */
+export const BEFORE_COMMIT = "7523657249d5aca0a0abb87c4ddd5633f7b193d9";
 
 /**
  * The harness served by a bare workerd (no wrangler proxy, no inspector, no simulators): one Worker per target, each

@@ -4,7 +4,7 @@ import { idTime, isoSeconds, newCustomerId } from "../lib/ids";
 import { etagHeader } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
 import { failValidation } from "../lib/errors";
-import { replayRaceWinner } from "../pipeline/idempotency";
+import { replayRaceWinner, replayStored } from "../pipeline/idempotency";
 import { deliverLater, eventBody, newEvent } from "../webhooks/events/event";
 import { CustomerSchema, toCustomer, type CustomerRow } from "./customer";
 import { Email, Metadata, Name } from "./fields";
@@ -40,16 +40,18 @@ export async function createCustomer(request: RouteRequest, env: Env, ctx: Execu
   const answer = JSON.stringify(customer); // serialised once: the answer, and the object of its event
   const event = newEvent("customer.created", id, request.receivedAt);
   const { caller, base, idempotency } = request;
-  let deliver: boolean;
+  let outcome;
   try {
-    deliver = await insertCustomer(request.db, caller, row, eventBody(event, caller.testmode, answer, base), { base, idempotency, event });
+    outcome = await insertCustomer(request.db, caller, row, eventBody(event, caller.testmode, answer, base), { base, idempotency, event });
   } catch (err) {
     const winner = await replayRaceWinner(err, env, caller, idempotency);
     if (winner) return winner;
     if (uniqueViolation(err) === "customers_scope_email") failValidation({ email: [TAKEN] });
     throw err;
   }
-  if (deliver) deliverLater(env, ctx, caller, event.eventId);
+  if ("stored" in outcome) return replayStored(outcome.stored, idempotency)!;
+  replayStored(undefined, idempotency);
+  if ("deliver" in outcome && outcome.deliver) deliverLater(env, ctx, caller, event.eventId);
   return new Response(answer, {
     status: 201,
     headers: { "Content-Type": "application/json; charset=utf-8", Location: customer.links.self.href, ETag: etagHeader(row.etag) },

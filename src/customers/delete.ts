@@ -1,7 +1,7 @@
 import type { Env, RouteRequest } from "../env";
 import { CUSTOMER_ID } from "../lib/ids";
 import { ifMatch, preconditionFailed } from "../pipeline/conditional";
-import { replayWinner } from "../pipeline/idempotency";
+import { replayStored } from "../pipeline/idempotency";
 import { deliverLater, eventBody, newEvent } from "../webhooks/events/event";
 import { deleteCustomer } from "./repository";
 import { NOT_FOUND, notFound } from "./retrieve";
@@ -14,12 +14,10 @@ export async function deleteCustomerHandler(request: RouteRequest, env: Env, ctx
   const { base, idempotency, caller } = request;
   const event = newEvent("customer.deleted", id, request.receivedAt);
   const outcome = await deleteCustomer(request.db, caller, id, ifMatch(request), eventBody(event, caller.testmode, null, base), { base, idempotency, event });
-  if ("failed" in outcome) {
-    // A concurrent delete with the same key got there first: answer as it did.
-    const winner = idempotency && (await replayWinner(env, request.caller, idempotency));
-    if (winner) return winner;
-    return outcome.failed === "not_found" ? notFound() : preconditionFailed();
-  }
+  // A request with the same key got there first (its batch ran before this one): answer as it did.
+  if ("stored" in outcome) return replayStored(outcome.stored, idempotency)!;
+  replayStored(undefined, idempotency);
+  if ("failed" in outcome) return outcome.failed === "not_found" ? notFound() : preconditionFailed();
   if (outcome.deliver) deliverLater(env, ctx, caller, event.eventId);
   return new Response(null, { status: 204 });
 }

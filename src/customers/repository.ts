@@ -7,9 +7,9 @@ import type { Caller, IdempotentWrite } from "../env";
 import { toHex } from "../lib/crypto";
 import type { PageQuery } from "../lib/pagination";
 import type { Database } from "../db/query";
-import { clearExpiredKey, recordAnswerIfChanged } from "../pipeline/idempotency.repository";
+import { keyStatements, keyUnused, keyValues, recordAnswerIfChanged, splitKeyResults, type StoredAnswer } from "../pipeline/idempotency.repository";
 import type { NewEvent } from "../webhooks/events/event";
-import { eventColumns, eventDeliveryQuery, eventJson, insertEventQuery } from "../webhooks/events/repository";
+import { eventColumns, eventDeliveryQuery, eventJson } from "../webhooks/events/repository";
 import type { CustomerRow } from "./customer";
 import { MAX_METADATA_KEYS } from "./fields";
 
@@ -69,6 +69,10 @@ const mergedMetadata = sql`CASE ${p("metadataMode")}
 const pages = pageQueries(customers.id, (cursor, order, filter) =>
   select().where(and(inScope, cursor, filter === "byEmail" ? emailIs : undefined)).orderBy(order).limit(p("limit")).toSQL(), ["byEmail"]);
 
+// Erasure happens only if this very request deleted the customer (its tombstone, with this request's time, exists): a
+// delete refused by If-Match or by its key erases nothing.
+const deletedNow = sql`EXISTS (SELECT 1 FROM ${customerTombstones} WHERE ${customerTombstones.id} = ${p("id")} AND ${customerTombstones.deletedAt} = ${p("deletedAt")})`;
+
 const queries = {
   findCustomer: select().where(isCustomer).toSQL(),
   // A deleted customer still counts as a cursor, so a client walking pages while others delete never gets a 422.
@@ -79,10 +83,16 @@ const queries = {
         .where(and(eq(customerTombstones.accountId, p("accountId")), eq(customerTombstones.testmode, p("testmode")), eq(customerTombstones.id, p("cursor")))),
     )
     .toSQL(),
-  insertCustomer: build.insert(customers).values({
-    id: p("id"), accountId: p("accountId"), testmode: p("testmode"), email: p("email"), name: p("name"),
-    metadata: p("metadata"), createdAt: p("createdAt"), etag: p("etag"),
-  }).toSQL(),
+  // Inserted unless the request's key was used before (then the batch only reads the stored answer).
+  insertCustomer: build.insert(customers).select(
+    build.select({
+      id: sql<string>`${p("id")}`.as("id"), accountId: sql<string>`${p("accountId")}`.as("account_id"), testmode: sql<number>`${p("testmode")}`.as("testmode"),
+      email: sql<string>`${p("email")}`.as("email"), name: sql<string | null>`${p("name")}`.as("name"), metadata: sql<string>`${p("metadata")}`.as("metadata"),
+      createdAt: sql<string>`${p("createdAt")}`.as("created_at"), etag: sql<string>`${p("etag")}`.as("etag"),
+    }).from(sql`(SELECT 1)`).where(keyUnused),
+  ).toSQL(),
+  // Its customer.created event, body rendered by the Worker, under the same condition.
+  insertCreatedEvent: build.insert(webhookEvents).select(build.select(eventColumns(sql<string>`${p("body")}`)).from(sql`(SELECT 1)`).where(keyUnused)).toSQL(),
   recordCreated: recordCustomerAnswer(201, sql<string>`json_object('Location', ${p("base")} || '/v1/customers/' || ${customers.id}, 'ETag', '"' || ${customers.etag} || '"')`),
   recordUpdated: recordCustomerAnswer(200, etagHeader),
   updateCustomer: build.update(customers).set({
@@ -92,10 +102,10 @@ const queries = {
     etag: sql`${p("etag")}`,
   })
     // The 50-key limit holds for the merged result, checked in the same statement: concurrent merges cannot exceed it.
-    .where(and(isCustomer, etagMatches, sql`(SELECT count(*) FROM json_each(${mergedMetadata})) <= ${MAX_METADATA_KEYS}`))
+    .where(and(isCustomer, etagMatches, sql`(SELECT count(*) FROM json_each(${mergedMetadata})) <= ${MAX_METADATA_KEYS}`, keyUnused))
     .returning(columns)
     .toSQL(),
-  // Why an update or delete changed nothing: whether the customer exists, and its current ETag.
+  // Read in the write's batch, before the write: if it changes nothing, whether the customer existed and its ETag say why.
   diagnose: build.select({ etag: customers.etag }).from(customers).where(isCustomer).toSQL(),
   // Erasure: the tombstone keeps id, account, mode and times; the row with email, name and metadata is deleted.
   insertTombstone: build.insert(customerTombstones).select(
@@ -105,7 +115,7 @@ const queries = {
       testmode: customers.testmode,
       createdAt: customers.createdAt,
       deletedAt: sql<number>`${p("deletedAt")}`.as("deleted_at"),
-    }).from(customers).where(and(isCustomer, etagMatches)),
+    }).from(customers).where(and(isCustomer, etagMatches, keyUnused)),
   ).toSQL(),
   deleteCustomer: build.delete(customers)
     .where(and(eq(customers.id, p("id")), inArray(customers.id, build.select({ id: customerTombstones.id }).from(customerTombstones).where(eq(customerTombstones.id, p("id"))))))
@@ -113,7 +123,7 @@ const queries = {
   // Every stored answer that carried the customer is forgotten, with the fingerprint of the request that made it (the
   // email it held): nothing stored can confirm the erased data. Only the delete's own answer (a 204) stays.
   eraseStoredAnswers: build.delete(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.resourceId, p("id")), sql`${idempotencyKeys.status} <> 204`))
+    .where(and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.resourceId, p("id")), sql`${idempotencyKeys.status} <> 204`, deletedNow))
     .toSQL(),
   // Events of a write, in its batch: created (body from the Worker), updated (rendered here), deleted (after the tombstone).
   insertUpdatedEvent: build.insert(webhookEvents).select(
@@ -126,7 +136,7 @@ const queries = {
   ).toSQL(),
   // Erasure reaches stored events: none keeps the customer's object.
   eraseEventObjects: build.update(webhookEvents).set({ body: sql`json_set(${webhookEvents.body}, '$.object', json('null'))` })
-    .where(and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")), eq(webhookEvents.entityId, p("id"))))
+    .where(and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")), eq(webhookEvents.entityId, p("id")), deletedNow))
     .toSQL(),
 };
 
@@ -161,21 +171,28 @@ interface WriteContext {
 /** Whether the write's event committed with an endpoint to deliver to (the batch's last statement says). */
 const shouldDeliver = (results: D1Result[]) => (results.at(-1)!.results[0] as { delivery?: string } | undefined)?.delivery === "pending";
 
+/** A write's outcome: the stored answer of its key (nothing was written), or what it did. */
+export type WriteOutcome<T> =
+  | { stored: StoredAnswer }
+  | { ok: T; deliver: boolean }
+  | { failed: "not_found" | "precondition_failed" | "too_many_keys" };
+
 /**
  * The customer, its customer.created event and (if keyed) its idempotency record, in one batch: a D1 transaction,
- * all or nothing. True when the event is to be delivered.
+ * all or nothing, that also reads the key's record and writes nothing if it exists. One round trip.
  */
-export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow, eventBody: string, ctx: WriteContext): Promise<boolean> {
-  const values = { ...row, ...scope(caller), ...ctx.event, base: ctx.base, body: eventBody };
+export async function insertCustomer(db: Database, caller: Caller, row: CustomerRow, eventBody: string, ctx: WriteContext): Promise<WriteOutcome<true>> {
+  const values = { ...row, ...scope(caller), ...ctx.event, ...keyValues(ctx.idempotency), base: ctx.base, body: eventBody };
   const record = ctx.idempotency;
   const results = await db.batch([
-    ...clearExpiredKey(db, caller, record),
+    ...keyStatements(db, caller, record),
     bind(db, queries.insertCustomer, values),
+    bind(db, queries.insertCreatedEvent, values),
     ...(record ? [bind(db, queries.recordCreated, { ...values, ...record })] : []),
-    bind(db, insertEventQuery, values),
     bind(db, eventDeliveryQuery, values),
   ]);
-  return shouldDeliver(results);
+  const { stored } = splitKeyResults(results, record);
+  return stored ? { stored } : { ok: true, deliver: shouldDeliver(results) };
 }
 
 export interface CustomerChanges {
@@ -185,11 +202,10 @@ export interface CustomerChanges {
   metadata?: Record<string, string | null> | null;
 }
 
-type WriteOutcome<T> = { ok: T; deliver: boolean } | { failed: "not_found" | "precondition_failed" | "too_many_keys" };
-
 /**
  * Applies the changes atomically in one UPDATE (the metadata merge and its limit in SQL, the If-Match in the WHERE),
- * with the idempotency record in the same batch. One round trip; a second one only to explain a refusal.
+ * with the key's check, the customer as it was (to explain a refusal) and the idempotency record in the same batch.
+ * One round trip, refusals included.
  */
 export async function updateCustomer(
   db: Database, caller: Caller, id: string, changes: CustomerChanges, ifMatch: string[] | null, ctx: WriteContext,
@@ -197,6 +213,7 @@ export async function updateCustomer(
   const values = {
     ...scope(caller),
     ...ctx.event,
+    ...keyValues(ctx.idempotency),
     id,
     base: ctx.base,
     etag: newEtag(),
@@ -209,42 +226,50 @@ export async function updateCustomer(
     metadataPatch: changes.metadata ? JSON.stringify(changes.metadata) : null,
   };
   const record = ctx.idempotency;
-  const clear = clearExpiredKey(db, caller, record);
   const results = await db.batch([
-    ...clear,
+    ...keyStatements(db, caller, record),
+    bind(db, queries.diagnose, values),
     bind(db, queries.updateCustomer, values),
     ...(record ? [bind(db, queries.recordUpdated, { ...values, ...record })] : []),
     bind(db, queries.insertUpdatedEvent, values),
     bind(db, eventDeliveryQuery, values),
   ]);
-  const row = results[clear.length]!.results[0] as StoredCustomer | undefined;
+  const { stored, rest } = splitKeyResults(results, record);
+  if (stored) return { stored };
+  const row = rest[1]!.results[0] as StoredCustomer | undefined;
   if (row) return { ok: toRow(row), deliver: shouldDeliver(results) };
-  return { failed: await whyUnchanged(db, values) };
+  return { failed: whyUnchanged(rest[0]!.results[0] as { etag: string } | undefined, ifMatch, "too_many_keys") };
 }
 
-async function whyUnchanged(db: Database, values: Record<string, unknown>) {
-  const current = await bind(db, queries.diagnose, values).first<{ etag: string }>();
-  if (!current) return "not_found";
-  const ifMatch = values.ifMatch as string | null;
-  if (ifMatch !== null && !(JSON.parse(ifMatch) as string[]).includes(current.etag)) return "precondition_failed";
-  return "too_many_keys";
+function whyUnchanged(before: { etag: string } | undefined, ifMatch: string[] | null, otherwise: "too_many_keys" | "not_found") {
+  if (!before) return "not_found";
+  if (ifMatch !== null && !ifMatch.includes(before.etag)) return "precondition_failed";
+  return otherwise;
+}
+
+/** The customer as it is, and (if keyed) its key's stored answer, in one round trip: a PATCH that changes nothing. */
+export async function findCustomerKeyed(db: Database, caller: Caller, id: string, write: IdempotentWrite | undefined) {
+  const results = await db.batch([...keyStatements(db, caller, write), bind(db, queries.findCustomer, { ...scope(caller), id })]);
+  const { stored, rest } = splitKeyResults(results, write);
+  const row = rest[0]!.results[0] as StoredCustomer | undefined;
+  return { stored, row: row && toRow(row) };
 }
 
 /**
  * Erases the customer: a tombstone (id, account, mode, times) replaces the row, and every stored answer that held
- * it is forgotten, all in one batch with the delete's own idempotency record.
+ * it is forgotten, all in one batch with the key's check and the delete's own idempotency record. One round trip.
  */
 export async function deleteCustomer(
   db: Database, caller: Caller, id: string, ifMatch: string[] | null, eventBody: string, ctx: WriteContext,
 ): Promise<WriteOutcome<true>> {
   const values = {
-    ...scope(caller), ...ctx.event, id, body: eventBody, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.event.now,
+    ...scope(caller), ...ctx.event, ...keyValues(ctx.idempotency), id, body: eventBody, ifMatch: ifMatch && JSON.stringify(ifMatch), deletedAt: ctx.event.now,
   };
   const record = ctx.idempotency;
-  const clear = clearExpiredKey(db, caller, record);
   // The record and the event follow the tombstone insert directly: they exist exactly when this request deleted.
   const results = await db.batch([
-    ...clear,
+    ...keyStatements(db, caller, record),
+    bind(db, queries.diagnose, values),
     bind(db, queries.insertTombstone, values),
     ...(record ? [recordAnswerIfChanged(db, caller, record, id, { status: 204, body: "", headers: {} })] : []),
     bind(db, queries.insertDeletedEvent, values),
@@ -253,9 +278,11 @@ export async function deleteCustomer(
     bind(db, queries.eraseEventObjects, values),
     bind(db, eventDeliveryQuery, values),
   ]);
-  if (results[clear.length]!.meta.changes === 1) return { ok: true, deliver: shouldDeliver(results) };
-  const current = await bind(db, queries.diagnose, values).first();
-  return { failed: current ? "precondition_failed" : "not_found" };
+  const { stored, rest } = splitKeyResults(results, record);
+  if (stored) return { stored };
+  if (rest[1]!.meta.changes === 1) return { ok: true, deliver: shouldDeliver(results) };
+  // Not found, a failed If-Match, or a concurrent delete that got there first (then: not found).
+  return { failed: whyUnchanged(rest[0]!.results[0] as { etag: string } | undefined, ifMatch, "not_found") };
 }
 
 /** A fresh strong ETag for a write. */

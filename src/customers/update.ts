@@ -5,12 +5,12 @@ import { CUSTOMER_ID } from "../lib/ids";
 import { etagHeader, ifMatch, preconditionFailed } from "../pipeline/conditional";
 import { uniqueViolation } from "../pipeline/database";
 import { failValidation, fieldErrors, refusedFields } from "../lib/errors";
-import { replayRaceWinner } from "../pipeline/idempotency";
+import { replayRaceWinner, replayStored } from "../pipeline/idempotency";
 import { TAKEN } from "./create";
 import { deliverLater, newEvent } from "../webhooks/events/event";
 import { CustomerSchema, toCustomer, type CustomerRow } from "./customer";
 import { Email, MAX_METADATA_KEYS, MetadataPatch, Name } from "./fields";
-import { findCustomer, updateCustomer, type CustomerChanges } from "./repository";
+import { findCustomerKeyed, updateCustomer, type CustomerChanges } from "./repository";
 import { NOT_FOUND, notFound } from "./retrieve";
 import type { Described } from "../openapi/describe";
 import { MAX_BODY_BYTES } from "../pipeline/body";
@@ -34,8 +34,11 @@ export async function updateCustomerHandler(request: RouteRequest, env: Env, ctx
 
   let row: CustomerRow;
   if (Object.keys(changes).length === 0) {
-    // Nothing to change: the customer as it is (still subject to If-Match).
-    row = (await findCustomer(request.db, request.caller, id)) ?? notFound();
+    // Nothing to change: the customer as it is (still subject to If-Match), unless the key says otherwise.
+    const found = await findCustomerKeyed(request.db, request.caller, id, request.idempotency);
+    const replay = replayStored(found.stored, request.idempotency);
+    if (replay) return replay;
+    row = found.row ?? notFound();
     if (expected && !expected.includes(row.etag)) preconditionFailed();
   } else {
     const event = newEvent("customer.updated", id, request.receivedAt);
@@ -49,6 +52,8 @@ export async function updateCustomerHandler(request: RouteRequest, env: Env, ctx
       if (uniqueViolation(err) === "customers_scope_email") failValidation({ email: [TAKEN] });
       throw err;
     }
+    if ("stored" in outcome) return replayStored(outcome.stored, request.idempotency)!;
+    replayStored(undefined, request.idempotency);
     if ("failed" in outcome) {
       if (outcome.failed === "not_found") notFound();
       if (outcome.failed === "precondition_failed") preconditionFailed();

@@ -1,9 +1,10 @@
-// The idempotency_keys statements every write shares. Each resource's repository adds the insert of its own answer.
-import { and, eq, gte, lt, sql } from "drizzle-orm";
+// The idempotency_keys statements every write shares. A keyed write reads its key's record in its own batch (the
+// first statement), and every statement that changes something is guarded by `keyUnused`: when the key was used
+// before, the batch changes nothing and answers the stored record instead. One round trip, replays included.
+import { and, eq, gte, lt, sql, type SQL } from "drizzle-orm";
+import { bind, build, p, scope, type Database } from "../db/query";
 import { idempotencyKeys } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
-import { bind, build, p, scope } from "../db/query";
-import type { Database } from "../db/query";
 
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -11,6 +12,12 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 const expiredBefore = (now: number) => now - IDEMPOTENCY_WINDOW_MS;
 
 const keyInScope = and(eq(idempotencyKeys.accountId, p("accountId")), eq(idempotencyKeys.testmode, p("testmode")), eq(idempotencyKeys.key, p("key")));
+
+/**
+ * True unless the request's key has an unexpired record. Without a key (`key` bound to null) it is always true. Put it
+ * on every statement of a write batch that changes something, before the statement that records the answer.
+ */
+export const keyUnused: SQL = sql`NOT EXISTS (SELECT 1 FROM ${idempotencyKeys} WHERE ${keyInScope} AND ${idempotencyKeys.createdAt} >= ${p("notBefore")})`;
 
 const findRecord = build
   .select({ fingerprint: idempotencyKeys.fingerprint, status: idempotencyKeys.status, body: idempotencyKeys.body, headers: idempotencyKeys.headers })
@@ -36,24 +43,39 @@ const recordIfChanged = build.insert(idempotencyKeys).select(
   }).from(sql`(SELECT 1)`).where(sql`changes() = 1`),
 ).toSQL();
 
-interface StoredAnswer {
+/** A stored answer: what a replay sends. */
+export interface StoredAnswer {
   fingerprint: string;
   status: number;
   body: string | null;
   headers: string;
 }
 
-/** The unexpired record of the request's key, if any. */
+/** The values `keyUnused` reads: the request's key (or null: no key, nothing to check) and the window. */
+export const keyValues = (write: IdempotentWrite | undefined) => ({ key: write?.key ?? null, notBefore: write ? expiredBefore(write.createdAt) : 0 });
+
+/**
+ * The first statements of every write batch: with a key, make room for it if its old record has expired, then read
+ * its record (the last result of these); without one, nothing.
+ */
+export const keyStatements = (db: Database, caller: Caller, write: IdempotentWrite | undefined) =>
+  write
+    ? [
+      bind(db, deleteExpiredKey, { ...scope(caller), key: write.key, expiredBefore: expiredBefore(write.createdAt) }),
+      bind(db, findRecord, { ...scope(caller), key: write.key, notBefore: expiredBefore(write.createdAt) }),
+    ]
+    : [];
+
+/** The stored record the batch found for its key (from the results of `keyStatements`), and the results after them. */
+export function splitKeyResults(results: D1Result[], write: IdempotentWrite | undefined) {
+  if (!write) return { stored: undefined, rest: results };
+  return { stored: results[1]!.results[0] as StoredAnswer | undefined, rest: results.slice(2) };
+}
+
+/** The unexpired record of a key, alone: for a keyed request refused before its batch ran (and for a lost race). */
 export function findIdempotencyRecord(db: Database, caller: Caller, write: IdempotentWrite) {
   return bind(db, findRecord, { ...scope(caller), key: write.key, notBefore: expiredBefore(write.createdAt) }).first<StoredAnswer>();
 }
-
-/**
- * The first statements of every write batch: with a key, make room for it if its old record has expired; without
- * one, nothing.
- */
-export const clearExpiredKey = (db: Database, caller: Caller, write: IdempotentWrite | undefined) =>
-  write ? [bind(db, deleteExpiredKey, { ...scope(caller), key: write.key, expiredBefore: expiredBefore(write.createdAt) })] : [];
 
 /** A write's answer, recorded in its batch right after the statement that makes the change. */
 export const recordAnswerIfChanged = (

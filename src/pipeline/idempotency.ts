@@ -1,13 +1,14 @@
-// Idempotency-Key, in one place for every write route (POST, PATCH, DELETE): the header rule, the fingerprint, the
-// lookup and the replay. The record itself is written by the route's repository in the same batch as the change
+// Idempotency-Key, in one place for every write route (POST, PATCH, DELETE): the header rule, the fingerprint and the
+// replay. The key's record is read and written by the route's repository in the same batch as the change
 // (idempotency.repository.ts has the shared statements and the 24-hour window), so it exists exactly when the change
-// committed.
-import type { Caller, Env, IdempotentWrite, RouteRequest } from "../env";
+// committed, and a keyed write costs one round trip like any other.
+import { StatusError } from "itty-router";
+import type { ApiRequest, Caller, Env, IdempotentWrite, RouteRequest } from "../env";
 import { hmacSha256, toHex } from "../lib/crypto";
-import type { Database } from "../db/query";
 import { primary, uniqueViolation } from "./database";
 import { fail } from "../lib/errors";
-import { findIdempotencyRecord } from "./idempotency.repository";
+import { toErrorResponse } from "./errors";
+import { findIdempotencyRecord, type StoredAnswer } from "./idempotency.repository";
 
 /**
  * 1 to 64 printable ASCII characters, not starting or ending with a space: HTTP trims header values, so a key with
@@ -32,22 +33,24 @@ function fingerprintSecret(env: Env): string {
 const canonicalPath = (pathname: string) => pathname.replace(/\/+$/, "") || "/";
 
 /**
- * Route stage, after the body is read: a key seen before answers here (the stored answer, or 409 if it was used for
- * another request); a new key is handed to the handler as `request.idempotency`.
+ * Route stage, after the body is read: checks the header and fingerprints the request, without a D1 read. The key is
+ * settled in the write's own batch (idempotency.repository.ts): a replay or a 409 costs the same one round trip.
  */
-export async function idempotency(request: RouteRequest, env: Env): Promise<Response | undefined> {
+export function idempotency(request: RouteRequest, env: Env): void {
   const key = request.headers.get("Idempotency-Key");
-  if (key === null) return undefined;
+  if (key === null) return;
   if (!IDEMPOTENCY_KEY.test(key)) fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
   const request_ = `${request.method} ${canonicalPath(request.pathname)}\n${JSON.stringify(request.input ?? null)}`;
-  const fingerprint = toHex(hmacSha256(fingerprintSecret(env), request_));
-  request.idempotency = { key, fingerprint, createdAt: request.receivedAt };
-  return replay(request.db, request.caller, request.idempotency);
+  request.idempotency = { key, fingerprint: toHex(hmacSha256(fingerprintSecret(env), request_)), createdAt: request.receivedAt };
 }
 
-/** The stored answer for this key, a 409 if the key was used for another request, or undefined if it is new. */
-async function replay(db: Database, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
-  const stored = await findIdempotencyRecord(db, caller, write);
+/**
+ * What a write's batch found for its key: the stored answer (with Idempotent-Replayed), a 409 if the key was used for
+ * another request, or undefined when the key is new (the batch then made the change). Marks the key as settled.
+ */
+export function replayStored(stored: StoredAnswer | undefined, write: IdempotentWrite | undefined): Response | undefined {
+  if (!write) return undefined;
+  write.settled = true;
   if (!stored) return undefined;
   if (stored.fingerprint !== write.fingerprint) {
     fail(409, "This Idempotency-Key was already used with a different request. Use a new key for a new request.");
@@ -62,8 +65,8 @@ async function replay(db: Database, caller: Caller, write: IdempotentWrite): Pro
  * After a write lost a unique-index race: if a concurrent request with the same key committed first, its answer
  * (or a 409 if it was another request). Read from the primary, so a lagging replica can never hide the winner's record.
  */
-export function replayWinner(env: Env, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
-  return replay(primary(env, caller), caller, write);
+export async function replayWinner(env: Env, caller: Caller, write: IdempotentWrite): Promise<Response | undefined> {
+  return replayStored((await findIdempotencyRecord(primary(env, caller), caller, write)) ?? undefined, write);
 }
 
 /**
@@ -72,4 +75,19 @@ export function replayWinner(env: Env, caller: Caller, write: IdempotentWrite): 
  */
 export async function replayRaceWinner(err: unknown, env: Env, caller: Caller, write: IdempotentWrite | undefined): Promise<Response | undefined> {
   return write && uniqueViolation(err) ? replayWinner(env, caller, write) : undefined;
+}
+
+/**
+ * For the router's `catch` stage: a keyed write refused before its batch ran (a body that does not validate, an id
+ * that cannot exist) still answers as its key says: the stored answer, or the 409 of a key used for another request,
+ * as if the key had been checked first. The one path that reads the key alone, and only for a refused request.
+ */
+export async function answerOfKey(err: unknown, request: ApiRequest, env: Env): Promise<Response | undefined> {
+  const write = request.idempotency;
+  if (!write || write.settled || !request.caller || !(err instanceof StatusError) || err.status < 400 || err.status >= 500) return undefined;
+  try {
+    return replayStored((await findIdempotencyRecord(request.db ?? primary(env, request.caller), request.caller, write)) ?? undefined, write);
+  } catch (conflict) {
+    return toErrorResponse(conflict, request); // the 409
+  }
 }

@@ -66,6 +66,18 @@ describe("DELETE /v1/customers/:id", () => {
     await expectError(await call(`/v1/customers/${id}`, { method: "PATCH", key, json: { name: "P2" }, headers: { "Idempotency-Key": "patch-then-delete" } }), 404);
   });
 
+  it("a delete refused by If-Match erases nothing: the customer's replays and events keep their data", async () => {
+    const { key, accountId } = await newKey();
+    const created = await call("/v1/customers", { key, json: { email: "kept@example.com" }, headers: { "Idempotency-Key": "kept-create" } });
+    const { id } = (await created.json()) as { id: string };
+    await expectError(await del(key, id, { "If-Match": '"not-the-etag"' }), 412);
+    const replay = await call("/v1/customers", { key, json: { email: "kept@example.com" }, headers: { "Idempotency-Key": "kept-create" } });
+    expect(replay.status).toBe(201);
+    expect(((await replay.json()) as { email: string }).email).toBe("kept@example.com");
+    const event = await env.DB.prepare("SELECT body FROM webhook_events WHERE account_id = ? AND entity_id = ?").bind(accountId, id).first<{ body: string }>();
+    expect(JSON.parse(event!.body).object.email).toBe("kept@example.com");
+  });
+
   it("keeps a cursor naming a deleted customer working, in both directions", async () => {
     const { key } = await newKey();
     const ids: string[] = [];

@@ -5,7 +5,7 @@ import { isoSeconds, newId } from "../../lib/ids";
 import type { Described } from "../../openapi/describe";
 import { MAX_BODY_BYTES } from "../../pipeline/body";
 import { uniqueViolation } from "../../pipeline/database";
-import { replayRaceWinner } from "../../pipeline/idempotency";
+import { replayRaceWinner, replayStored } from "../../pipeline/idempotency";
 import { deliverLater, eventBody, newEvent } from "../events/event";
 import { encryptSecret } from "../secrets";
 import { requireHttpsInLive, Secret, toEndpoint, Url, WebhookEndpointSchema } from "./endpoint";
@@ -25,8 +25,9 @@ export async function createEndpoint(request: RouteRequest, env: Env, ctx: Execu
   const answer = JSON.stringify(endpoint);
   const event = newEvent("webhook.setup", row.id, now);
   const setupEvent = { eventId: event.eventId, body: eventBody(event, caller.testmode, answer, base), now };
+  let stored;
   try {
-    await insertEndpoint(request.db, caller, row, { idempotency, answer: { status: 201, body: answer, headers: { Location: endpoint.links.self.href } }, setupEvent });
+    stored = await insertEndpoint(request.db, caller, row, { idempotency, answer: { status: 201, body: answer, headers: { Location: endpoint.links.self.href } }, setupEvent });
   } catch (err) {
     const winner = await replayRaceWinner(err, env, caller, idempotency);
     if (winner) return winner;
@@ -36,6 +37,8 @@ export async function createEndpoint(request: RouteRequest, env: Env, ctx: Execu
     }
     throw err;
   }
+  const replay = replayStored(stored, idempotency);
+  if (replay) return replay;
   deliverLater(env, ctx, caller, event.eventId);
   return new Response(answer, { status: 201, headers: { "Content-Type": "application/json; charset=utf-8", Location: endpoint.links.self.href } });
 }

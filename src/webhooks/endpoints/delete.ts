@@ -1,7 +1,7 @@
 import type { Env, RouteRequest } from "../../env";
 import { ENDPOINT_ID } from "../../lib/ids";
 import type { Described } from "../../openapi/describe";
-import { replayRaceWinner, replayWinner } from "../../pipeline/idempotency";
+import { replayRaceWinner, replayStored } from "../../pipeline/idempotency";
 import { NOT_FOUND, notFound } from "./endpoint";
 import { deleteEndpoint } from "./repository";
 
@@ -10,7 +10,7 @@ export async function deleteEndpointHandler(request: RouteRequest, env: Env): Pr
   const id = request.params.id!;
   if (!ENDPOINT_ID.test(id)) notFound();
   const { caller, idempotency } = request;
-  let deleted: boolean;
+  let deleted;
   try {
     deleted = await deleteEndpoint(request.db, caller, id, { idempotency, answer: { status: 204, body: "", headers: {} } });
   } catch (err) {
@@ -18,11 +18,9 @@ export async function deleteEndpointHandler(request: RouteRequest, env: Env): Pr
     if (winner) return winner;
     throw err;
   }
-  if (!deleted) {
-    const winner = idempotency && (await replayWinner(env, caller, idempotency));
-    return winner || notFound();
-  }
-  return new Response(null, { status: 204 });
+  const replay = replayStored(deleted.stored, idempotency);
+  if (replay) return replay;
+  return deleted.deleted ? new Response(null, { status: 204 }) : notFound();
 }
 
 export const describe: Described = {

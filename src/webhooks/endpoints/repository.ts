@@ -5,7 +5,7 @@ import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { bind, build, p, scope, type Database } from "../../db/query";
 import { idempotencyKeys, webhookEndpoints, webhookEvents } from "../../db/schema";
 import type { Caller, IdempotentWrite } from "../../env";
-import { clearExpiredKey, recordAnswerIfChanged } from "../../pipeline/idempotency.repository";
+import { keyStatements, keyUnused, keyValues, recordAnswerIfChanged, splitKeyResults } from "../../pipeline/idempotency.repository";
 import { eventColumns, eventJson } from "../events/repository";
 
 export const endpointColumns = {
@@ -28,9 +28,15 @@ const endpointJson = (url: SQL | SQLiteColumn) => sql<string>`json_object('id', 
 const queries = {
   findEndpoint: build.select(endpointColumns).from(webhookEndpoints).where(isEndpoint).toSQL(),
   listEndpoints: build.select(endpointColumns).from(webhookEndpoints).where(endpointInScope).toSQL(),
-  insertEndpoint: build.insert(webhookEndpoints).values({
-    id: p("id"), accountId: p("accountId"), testmode: p("testmode"), url: p("url"), secret: p("secret"), createdAt: p("createdAt"),
-  }).toSQL(),
+  // Inserted unless the request's key was used before (then the batch only reads the stored answer).
+  insertEndpoint: build.insert(webhookEndpoints).select(
+    build.select({
+      id: sql<string>`${p("id")}`.as("id"), accountId: sql<string>`${p("accountId")}`.as("account_id"), testmode: sql<number>`${p("testmode")}`.as("testmode"),
+      url: sql<string>`${p("url")}`.as("url"), secret: sql<string>`${p("secret")}`.as("secret"),
+      previousSecret: sql<string | null>`NULL`.as("previous_secret"), previousSecretUntil: sql<number | null>`NULL`.as("previous_secret_until"),
+      createdAt: sql<string>`${p("createdAt")}`.as("created_at"),
+    }).from(sql`(SELECT 1)`).where(keyUnused),
+  ).toSQL(),
   // One statement, each column from its own old value: concurrent changes of different fields all survive, and a
   // rotation always keeps the secret it replaced as the previous one.
   updateEndpoint: build.update(webhookEndpoints).set({
@@ -38,11 +44,11 @@ const queries = {
     secret: sql`iif(${p("setSecret")}, ${p("secret")}, ${webhookEndpoints.secret})`,
     previousSecret: sql`iif(${p("setSecret")}, ${webhookEndpoints.secret}, ${webhookEndpoints.previousSecret})`,
     previousSecretUntil: sql`iif(${p("setSecret")}, ${p("previousSecretUntil")}, ${webhookEndpoints.previousSecretUntil})`,
-  }).where(isEndpoint).returning(endpointColumns).toSQL(),
+  }).where(and(isEndpoint, keyUnused)).returning(endpointColumns).toSQL(),
   // Before the update: webhook.setup when the url changes, its object the endpoint with the new url.
   insertUrlChangedEvent: build.insert(webhookEvents).select(
     build.select(eventColumns(eventJson(endpointJson(sql`${p("url")}`)))).from(webhookEndpoints)
-      .where(and(isEndpoint, sql`${p("setUrl")}`, sql`${webhookEndpoints.url} <> ${p("url")}`)),
+      .where(and(isEndpoint, sql`${p("setUrl")}`, sql`${webhookEndpoints.url} <> ${p("url")}`, keyUnused)),
   ).toSQL(),
   // After the update, if it applied: the endpoint as it now is, as the key's stored answer.
   recordUpdated: build.insert(idempotencyKeys).select(
@@ -58,10 +64,10 @@ const queries = {
       createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
     }).from(webhookEndpoints).where(and(isEndpoint, sql`changes() = 1`)),
   ).toSQL(),
-  deleteEndpoint: build.delete(webhookEndpoints).where(isEndpoint).toSQL(),
-  // webhook.setup, only if the endpoint still exists once its write has run.
+  deleteEndpoint: build.delete(webhookEndpoints).where(and(isEndpoint, keyUnused)).toSQL(),
+  // A new endpoint's webhook.setup: written exactly when the endpoint was (the key unused, the endpoint there).
   insertSetupEvent: build.insert(webhookEvents).select(
-    build.select(eventColumns(sql<string>`${p("body")}`)).from(sql`(SELECT 1)`).where(endpointExists),
+    build.select(eventColumns(sql<string>`${p("body")}`)).from(sql`(SELECT 1)`).where(and(endpointExists, keyUnused)),
   ).toSQL(),
 };
 
@@ -87,6 +93,14 @@ export async function findEndpoint(db: Database, caller: Caller, id: string): Pr
   return row ? toEndpointRow(row) : undefined;
 }
 
+/** The endpoint as it is, and (if keyed) its key's stored answer, in one round trip: a PATCH that changes nothing. */
+export async function findEndpointKeyed(db: Database, caller: Caller, id: string, write: IdempotentWrite | undefined) {
+  const results = await db.batch([...keyStatements(db, caller, write), bind(db, queries.findEndpoint, { ...scope(caller), id })]);
+  const { stored, rest } = splitKeyResults(results, write);
+  const row = rest[0]!.results[0] as StoredEndpoint | undefined;
+  return { stored, row: row && toEndpointRow(row) };
+}
+
 export const listEndpoints = async (db: Database, caller: Caller) =>
   (await bind(db, queries.listEndpoints, scope(caller)).all<StoredEndpoint>()).results.map(toEndpointRow);
 
@@ -97,20 +111,20 @@ interface EndpointWriteExtras {
   setupEvent?: { eventId: string; body: string; now: number };
 }
 
-function extras(db: Database, caller: Caller, id: string, x: EndpointWriteExtras) {
-  const record = x.idempotency && [recordAnswerIfChanged(db, caller, x.idempotency, id, x.answer)];
-  const event = x.setupEvent && [
-    bind(db, queries.insertSetupEvent, {
-      ...scope(caller), id, eventId: x.setupEvent.eventId, eventName: "webhook.setup", entityId: id, body: x.setupEvent.body, now: x.setupEvent.now,
-    }),
-  ];
-  return { clear: clearExpiredKey(db, caller, x.idempotency), record: record ?? [], event: event ?? [] };
-}
-
-/** Endpoint, idempotency record and webhook.setup event in one batch. A second endpoint of the scope fails on the unique index. */
+/**
+ * Endpoint, webhook.setup event and idempotency record in one batch, which first reads the key's record and writes
+ * nothing if it exists. A second endpoint of the scope fails on the unique index. One round trip.
+ */
 export async function insertEndpoint(db: Database, caller: Caller, row: { id: string; url: string; secret: string; createdAt: string }, x: EndpointWriteExtras) {
-  const { clear, record, event } = extras(db, caller, row.id, x);
-  await db.batch([...clear, bind(db, queries.insertEndpoint, { ...scope(caller), ...row }), ...record, ...event]);
+  const values = { ...scope(caller), ...row, ...keyValues(x.idempotency) };
+  const results = await db.batch([
+    ...keyStatements(db, caller, x.idempotency),
+    bind(db, queries.insertEndpoint, values),
+    bind(db, queries.insertSetupEvent, { ...values, eventId: x.setupEvent!.eventId, eventName: "webhook.setup", entityId: row.id, body: x.setupEvent!.body, now: x.setupEvent!.now }),
+    // Right after the setup event, which was written exactly when the endpoint was.
+    ...(x.idempotency ? [recordAnswerIfChanged(db, caller, x.idempotency, row.id, x.answer)] : []),
+  ]);
+  return splitKeyResults(results, x.idempotency).stored;
 }
 
 /** What a PATCH changes: a new url, a new secret (already encrypted; the current one becomes the previous one). */
@@ -121,31 +135,38 @@ export interface EndpointChanges {
 }
 
 /**
- * Applies the changes in one UPDATE, with its webhook.setup event (when the url changes) and its idempotency record,
- * in one batch. The endpoint as it now is, and whether a webhook.setup was written; undefined if it does not exist.
+ * Applies the changes in one UPDATE, with its webhook.setup event (when the url changes), the key's check and its
+ * idempotency record, in one batch. The key's stored answer, or the endpoint as it now is and whether a webhook.setup
+ * was written (no row: it does not exist).
  */
 export async function updateEndpoint(
-  db: Database, caller: Caller, id: string, changes: EndpointChanges, x: Omit<EndpointWriteExtras, "answer" | "setupEvent"> & { base: string; setupEvent: { eventId: string; eventCreatedAt: string; now: number } },
+  db: Database, caller: Caller, id: string, changes: EndpointChanges, x: { idempotency?: IdempotentWrite; base: string; setupEvent: { eventId: string; eventCreatedAt: string; now: number } },
 ) {
   const values = {
-    ...scope(caller), id, base: x.base,
+    ...scope(caller), ...keyValues(x.idempotency), id, base: x.base,
     setUrl: changes.url === undefined ? 0 : 1, url: changes.url ?? null,
     setSecret: changes.secret === undefined ? 0 : 1, secret: changes.secret ?? null, previousSecretUntil: changes.previousSecretUntil,
     ...x.setupEvent, eventName: "webhook.setup", entityType: "webhook", entityId: id,
   };
-  const clear = clearExpiredKey(db, caller, x.idempotency);
   const results = await db.batch([
-    ...clear,
+    ...keyStatements(db, caller, x.idempotency),
     bind(db, queries.insertUrlChangedEvent, values),
     bind(db, queries.updateEndpoint, values),
     ...(x.idempotency ? [bind(db, queries.recordUpdated, { ...values, ...x.idempotency })] : []),
   ]);
-  const row = results[clear.length + 1]!.results[0] as StoredEndpoint | undefined;
-  return row && { row: toEndpointRow(row), setupEvent: results[clear.length]!.meta.changes === 1 };
+  const { stored, rest } = splitKeyResults(results, x.idempotency);
+  const row = rest[1]!.results[0] as StoredEndpoint | undefined;
+  return { stored, row: row && toEndpointRow(row), setupEvent: rest[0]!.meta.changes === 1 };
 }
 
-export async function deleteEndpoint(db: Database, caller: Caller, id: string, x: EndpointWriteExtras): Promise<boolean> {
-  const { clear, record } = extras(db, caller, id, x);
-  const results = await db.batch([...clear, bind(db, queries.deleteEndpoint, { ...scope(caller), id }), ...record]);
-  return results[clear.length]!.meta.changes === 1;
+/** Deletes the endpoint (with the key's check and record, one round trip): the stored answer, or whether it existed. */
+export async function deleteEndpoint(db: Database, caller: Caller, id: string, x: EndpointWriteExtras) {
+  const values = { ...scope(caller), ...keyValues(x.idempotency), id };
+  const results = await db.batch([
+    ...keyStatements(db, caller, x.idempotency),
+    bind(db, queries.deleteEndpoint, values),
+    ...(x.idempotency ? [recordAnswerIfChanged(db, caller, x.idempotency, id, x.answer)] : []),
+  ]);
+  const { stored, rest } = splitKeyResults(results, x.idempotency);
+  return { stored, deleted: rest[0]!.meta.changes === 1 };
 }

@@ -5,11 +5,11 @@ import { failValidation, fieldErrors, refusedFields } from "../../lib/errors";
 import { ENDPOINT_ID } from "../../lib/ids";
 import type { Described } from "../../openapi/describe";
 import { MAX_BODY_BYTES } from "../../pipeline/body";
-import { replayRaceWinner } from "../../pipeline/idempotency";
+import { replayRaceWinner, replayStored } from "../../pipeline/idempotency";
 import { deliverLater, newEvent } from "../events/event";
 import { encryptSecret } from "../secrets";
-import { findOr404, NOT_FOUND, notFound, PREVIOUS_SECRET_MS, requireHttpsInLive, Secret, toEndpoint, Url, WebhookEndpointSchema } from "./endpoint";
-import { updateEndpoint } from "./repository";
+import { NOT_FOUND, notFound, PREVIOUS_SECRET_MS, requireHttpsInLive, Secret, toEndpoint, Url, WebhookEndpointSchema } from "./endpoint";
+import { findEndpointKeyed, updateEndpoint } from "./repository";
 
 // Unknown fields are refused by name (refusedFields), so the document states the body as closed.
 export const UpdateEndpointBody = v.object({ url: v.optional(Url), secret: v.optional(Secret) });
@@ -25,9 +25,13 @@ export async function updateEndpointHandler(request: RouteRequest, env: Env, ctx
   requireHttpsInLive(parsed.output.url, caller);
 
   const { url, secret } = parsed.output;
-  if (url === undefined && secret === undefined) return json(toEndpoint(await findOr404(request), caller.testmode, base));
   const id = request.params.id!;
   if (!ENDPOINT_ID.test(id)) notFound();
+  if (url === undefined && secret === undefined) {
+    // Nothing to change: the endpoint as it is, unless the key says otherwise.
+    const found = await findEndpointKeyed(request.db, caller, id, idempotency);
+    return replayStored(found.stored, idempotency) ?? json(toEndpoint(found.row ?? notFound(), caller.testmode, base));
+  }
   const changes = { url, secret: secret === undefined ? undefined : await encryptSecret(env, secret), previousSecretUntil: now + PREVIOUS_SECRET_MS };
   const setupEvent = newEvent("webhook.setup", id, now);
   let updated;
@@ -38,7 +42,9 @@ export async function updateEndpointHandler(request: RouteRequest, env: Env, ctx
     if (winner) return winner;
     throw err;
   }
-  if (!updated) return notFound();
+  const replay = replayStored(updated.stored, idempotency);
+  if (replay) return replay;
+  if (!updated.row) return notFound();
   if (updated.setupEvent) deliverLater(env, ctx, caller, setupEvent.eventId);
   return json(toEndpoint(updated.row, caller.testmode, base));
 }
