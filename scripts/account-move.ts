@@ -1,128 +1,104 @@
-// `npm run account:move -- --account <id> --to <shard> [--remote]`: moves an account's rows to another shard.
-//
-//  1. mark every key record of the account `moving` (the Worker then refuses its writes with 503 + Retry-After;
-//     reads keep working) and wait until no isolate can still hold an unmarked record;
-//  2. copy every row of the account to the target (after clearing what an earlier attempt left there);
-//  3. verify counts and a checksum per table, source against target (a mismatch stops here, unmarked: the source
-//     still serves the account);
-//  4. flip every key record to the target shard, unmarked, and wait again (isolates still caching the old record
-//     read from the source, which is still complete, and refuse writes);
-//  5. delete the account's rows everywhere but the target.
-// Interrupted before 4, the source is the one complete copy the keys name; after 4, the target is. Run it again.
-import { createHash } from "node:crypto";
+// `npm run account:move -- --account <id> --to <shard>`: starts the AccountMove Workflow (src/moves/workflow.ts) with
+// `wrangler workflows trigger`, then follows it from the move record on the source shard until it is done. The copy
+// runs inside Cloudflare (or inside `npm run dev` locally), never through this machine. Started again on an
+// interrupted move, it resumes it (the Workflow keeps its state in D1). `--status` shows a move and exits.
 import { fileURLToPath } from "node:url";
 import { shardBinding } from "../src/lib/shards";
-import { listKeys, updateKeys } from "./keys";
-import { configuredShards, execute, literal, queryEach, type Row } from "./shards";
-import { cli, targetFrom, targetOptions, type Target } from "./wrangler";
+import { configuredShards, query, type Row } from "./shards";
+import { cli, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
 
-const USAGE = `Usage: npm run account:move -- --account <id> --to <shard> [--remote [--env staging|production]] [--persist-to <dir>] [--settle <seconds>]
+const USAGE = `Usage: npm run account:move -- --account <id> --to <shard> [--remote [--env staging|production]] [--port <port>] [--settle <seconds>]
+       npm run account:move -- --account <id> --status [--remote [--env staging|production]]
 
-Moves every row of the account to shard <shard> (0 is DB, 1 is DB_1, ...) and points its API keys there. Writes of the
-account get 503 + Retry-After while it runs; reads keep working. --settle is how long to wait for API-key caches
-(default: 130 s with --remote, KV's cacheTtl plus the isolate cache; 65 s locally). Safe to run again after a failure.`;
+Moves every row of the account to shard <shard> (0 is DB, 1 is DB_1, ...) while it stays writable: a Workflow copies
+it inside Cloudflare, catches up the writes made meanwhile, and refuses writes (503, Retry-After: 1) only during the
+cutover, which is measured. Locally it needs \`npm run dev\` running (--port, default $PORT or 8787). Run it again to
+resume an interrupted move. --settle: seconds the Workflow lets key caches settle before it re-checks revocations
+(default 70).`;
 
-/** Every table holding account data, with how to select one account's rows, a stable order and the primary key. */
-const TABLES: { name: string; where: (account: string) => string; order: string; key: string[] }[] = [
-  { name: "customers", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
-  { name: "customer_tombstones", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
-  { name: "idempotency_keys", where: (a) => `account_id = ${a}`, order: "testmode, key", key: ["account_id", "testmode", "key"] },
-  { name: "webhook_endpoints", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
-  { name: "webhook_events", where: (a) => `account_id = ${a}`, order: "id", key: ["id"] },
-  { name: "webhook_attempts", where: (a) => `event_id IN (SELECT id FROM webhook_events WHERE account_id = ${a})`, order: "event_id, attempt", key: ["event_id", "attempt"] },
-];
-
-/** Every row of the account on a shard, table by table (one wrangler call). */
-const rowsOf = (shard: number, account: string, target: Target) =>
-  queryEach(shard, TABLES.map((t) => `SELECT * FROM ${t.name} WHERE ${t.where(literal(account))} ORDER BY ${t.order}`), target);
-const checksum = (rows: Row[]) => createHash("sha256").update(JSON.stringify(rows)).digest("hex");
-/**
- * D1 refuses a statement longer than 100,000 bytes (SQLITE_TOOBIG), and a customer's metadata alone may take about
- * 110 KB. A longer text is inserted as its first piece, then appended piece by piece: 10,000 code points are at most
- * 80 KB as a literal (a text with a NUL is written as hex, twice its UTF-8 bytes), and a piece never splits one.
- */
-const PIECE = 10_000;
-export function insertStatements(table: (typeof TABLES)[number], row: Row): string[] {
-  const first: Row = {};
-  const appends: string[] = [];
-  const where = table.key.map((column) => `${column} = ${literal(row[column]!)}`).join(" AND ");
-  for (const [column, value] of Object.entries(row)) {
-    const codePoints = typeof value === "string" && value.length > PIECE ? Array.from(value) : [];
-    if (codePoints.length <= PIECE) {
-      first[column] = value;
-      continue;
-    }
-    first[column] = codePoints.slice(0, PIECE).join("");
-    for (let at = PIECE; at < codePoints.length; at += PIECE) {
-      appends.push(`UPDATE ${table.name} SET ${column} = ${column} || ${literal(codePoints.slice(at, at + PIECE).join(""))} WHERE ${where};`);
-    }
-  }
-  return [`INSERT INTO ${table.name} (${Object.keys(first).join(", ")}) VALUES (${Object.values(first).map(literal).join(", ")});`, ...appends];
+interface Move extends Row {
+  account_id: string;
+  target_shard: number;
+  state: string;
+  phase: string;
+  copied: number;
+  total: number;
+  started_at: number;
+  cutover_at: number | null;
+  moved_at: number | null;
+  finished_at: number | null;
 }
-export const tableNamed = (name: string) => TABLES.find((t) => t.name === name)!;
-/** Deletes in dependency order: attempts name events of the account. */
-const deleteAll = (account: string) => [...TABLES].reverse().map((t) => `DELETE FROM ${t.name} WHERE ${t.where(literal(account))};`);
-const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
-export async function moveAccount(account: string, to: number, target: Target, settleSeconds: number, log = console.log): Promise<void> {
-  const shards = configuredShards();
-  if (!shards.includes(to)) throw new Error(`--to ${to} is not a configured shard (${shards.join(", ")})`);
-  const keys = listKeys(account, target);
-  if (keys.length === 0) throw new Error(`No keys for account ${account}: nothing routes to it.`);
-  const from = new Set(keys.map((k) => k.shard ?? 0));
-  if (from.size > 1) throw new Error(`The keys of ${account} name several shards (${[...from].join(", ")}); fix them before moving.`);
-  const source = [...from][0]!;
+/** The account's move record on each shard that has one. */
+export function moveRecords(accountId: string, target: Target): { shard: number; move: Move }[] {
+  return configuredShards().flatMap((shard) =>
+    (query(shard, `SELECT * FROM account_moves WHERE account_id = '${accountId.replaceAll("'", "''")}'`, target) as Move[]).map((move) => ({ shard, move })));
+}
 
-  if (source !== to) {
-    log(`Marking ${keys.length} key(s) of ${account} as moving; waiting ${settleSeconds} s for key caches.`);
-    updateKeys(account, target, (k) => ({ ...k, moving: true }));
-    await sleep(settleSeconds);
+export function describeMove({ shard, move }: { shard: number; move: Move }): string {
+  const refused = move.cutover_at !== null ? `${(((move.moved_at ?? Date.now()) - move.cutover_at) / 1000).toFixed(2)} s of refused writes` : "no write refused yet";
+  return `${move.account_id}: ${shardBinding(shard)} → ${shardBinding(move.target_shard)}, ${move.phase} (${move.state}), ${move.copied} of ${move.total}+ rows copied, ${refused}`;
+}
 
-    log(`Copying ${account} from ${shardBinding(source)} to ${shardBinding(to)}.`);
-    try {
-      const copied = rowsOf(source, account, target);
-      execute(to, [...deleteAll(account), ...TABLES.flatMap((table, i) => copied[i]!.flatMap((row) => insertStatements(table, row)))], target);
+function progressLine(move: Move): string {
+  const share = move.total > 0 ? Math.min(1, move.copied / move.total) : 1;
+  const bar = `${"#".repeat(Math.round(share * 30))}${".".repeat(30 - Math.round(share * 30))}`;
+  const refused = move.cutover_at !== null ? ((move.moved_at ?? Date.now()) - move.cutover_at) / 1000 : 0;
+  return `[${bar}] ${move.phase.padEnd(12)} ${move.copied}/${move.total} rows  refused writes ${refused.toFixed(2)} s`;
+}
 
-      const landed = rowsOf(to, account, target);
-      for (const [i, table] of TABLES.entries()) {
-        const rows = copied[i]!;
-        const there = landed[i]!;
-        if (there.length !== rows.length || checksum(there) !== checksum(rows)) {
-          throw new Error(`Verification failed for ${table.name} (${rows.length} rows on ${shardBinding(source)}, ${there.length} on ${shardBinding(to)}); nothing was moved.`);
-        }
-        log(`  ${table.name}: ${rows.length} rows, checksum ${checksum(rows).slice(0, 12)} on both`);
-      }
-    } catch (err) {
-      // Whatever failed (the copy, a refused statement, the verification): the source stays the one copy, writable.
-      execute(to, deleteAll(account), target);
-      updateKeys(account, target, ({ moving: _, ...k }) => k);
-      throw err;
+/** Starts the Workflow (a new instance; it resumes whatever an earlier one left), by wrangler's workflows command. */
+export function startMove(accountId: string, to: number, target: Target & { port?: string; settle?: number }): string {
+  const name = target.remote && target.env ? `account-move-${target.env}` : "account-move";
+  const params = JSON.stringify({ accountId, to, ...(target.settle === undefined ? {} : { settleSeconds: target.settle }) });
+  const where = target.remote ? (target.env ? ["--env", target.env] : []) : ["--local", "--port", target.port ?? process.env.PORT ?? "8787"];
+  return wrangler(["workflows", "trigger", name, params, ...where]);
+}
+
+/** Prints the progress of the account's move to `to` (one started, or resumed, since `since`) until it is done. */
+export async function followMove(accountId: string, to: number, since: number, target: Target, print: (line: string) => void, pollMs = 1000): Promise<Move> {
+  let last = "";
+  for (;;) {
+    const records = moveRecords(accountId, target).filter(({ move }) => move.target_shard === to && (move.finished_at === null || move.finished_at >= since));
+    const current = records.sort((a, b) => b.move.started_at - a.move.started_at)[0];
+    if (current) {
+      const line = progressLine(current.move);
+      if (line !== last) print(line);
+      last = line;
+      if (current.move.finished_at !== null) return current.move;
     }
-
-    updateKeys(account, target, ({ moving: _, ...k }) => ({ ...k, shard: to }));
-    log(`Keys now name ${shardBinding(to)}; waiting ${settleSeconds} s before removing the old copy.`);
-    await sleep(settleSeconds);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-
-  for (const shard of shards.filter((s) => s !== to)) {
-    const left = rowsOf(shard, account, target).reduce((n, rows) => n + rows.length, 0);
-    if (left === 0) continue;
-    execute(shard, deleteAll(account), target);
-    log(`Removed ${left} rows of ${account} from ${shardBinding(shard)}.`);
-  }
-  log(`${account} is served from ${shardBinding(to)}.`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = cli(USAGE, { account: { type: "string" }, to: { type: "string" }, settle: { type: "string" }, ...targetOptions });
-  const to = Number(values.to);
-  if (!values.account || !Number.isInteger(to)) {
+  const { values } = cli(USAGE, { account: { type: "string" }, to: { type: "string" }, status: { type: "boolean" }, port: { type: "string" }, settle: { type: "string" }, ...targetOptions });
+  const target = targetFrom(values);
+  if (!values.account) {
     console.error(USAGE);
     process.exit(2);
   }
-  const target: Target = targetFrom(values);
-  moveAccount(values.account, to, target, values.settle === undefined ? (target.remote ? 130 : 65) : Number(values.settle)).catch((err: unknown) => {
-    console.error((err as Error).message);
+  try {
+    if (values.status) {
+      const records = moveRecords(values.account, target);
+      console.log(records.length ? records.map(describeMove).join("\n") : `No move of ${values.account} on any shard.`);
+      process.exit(0);
+    }
+    const to = Number(values.to);
+    if (!Number.isInteger(to) || !configuredShards().includes(to)) {
+      console.error(`--to must be one of the configured shards (${configuredShards().join(", ")}).\n\n${USAGE}`);
+      process.exit(2);
+    }
+    const settle = values.settle === undefined ? undefined : Number(values.settle);
+    const started = Date.now();
+    startMove(values.account, to, { ...target, port: values.port, settle });
+    console.log(`Started moving ${values.account} to ${shardBinding(to)}.`);
+    const done = await followMove(values.account, to, started, target, (line) => console.log(line));
+    const refused = done.moved_at !== null && done.cutover_at !== null ? (done.moved_at - done.cutover_at) / 1000 : 0;
+    console.log(`${values.account} is served from ${shardBinding(to)}: ${done.copied} rows copied in ${((Date.now() - started) / 1000).toFixed(1)} s; writes were refused for ${refused.toFixed(2)} s.`);
+  } catch (err) {
+    const message = (err as Error).message;
+    console.error(/ECONNREFUSED|fetch failed|connect/i.test(message) ? `Could not reach the local Worker: is \`npm run dev\` running (--port)?\n${message}` : message);
     process.exit(1);
-  });
+  }
 }

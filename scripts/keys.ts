@@ -3,7 +3,7 @@ import { randomInt } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
+import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, REVOKED_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
 import { configuredShards, literal, placeByHash, query } from "./shards";
 import { cli, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
@@ -55,6 +55,8 @@ export async function revokeKey(key: string, target: Target): Promise<StoredKey>
   const stored = readStored(name, target);
   if (!stored) throw new Error("No such key.");
   const revoked = { ...stored, revokedAt: new Date().toISOString() };
+  // The marker first: a move rewriting the record meanwhile (src/moves/keys.ts) re-applies it.
+  kv(["put", REVOKED_PREFIX + name.slice(KEY_PREFIX.length), revoked.revokedAt], target);
   kv(["put", name, JSON.stringify(revoked)], target);
   return revoked;
 }
@@ -93,16 +95,6 @@ export function listKeys(accountId: string, target: Target): StoredKey[] {
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
-/** Rewrites every key record of an account (the move's mark and flip). */
-export function updateKeys(accountId: string, target: Target, change: (stored: StoredKey) => StoredKey): number {
-  const names = keyNames(accountId, target);
-  for (const name of names) {
-    const stored = readStored(name, target);
-    if (stored) kv(["put", name, JSON.stringify(change(stored))], target);
-  }
-  return names.length;
-}
-
 const USAGE = `Usage:
   npm run key:create -- --account <id> --mode test|live [--shard <n>] [--remote [--env staging|production]] [--persist-to <dir>]
   npm run key:revoke -- <key> [--remote [--env staging|production]] [--persist-to <dir>]
@@ -130,7 +122,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const keys = listKeys(values.account ?? "", target);
       if (keys.length === 0) console.log(`No keys for account ${values.account} (keys created before key:list existed are not indexed).`);
       for (const k of keys) {
-        console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}  shard ${k.shard ?? 0}${k.moving ? " (moving)" : ""}`);
+        console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}  shard ${k.shard ?? 0}`);
       }
     } else {
       throw new Error(USAGE);

@@ -1,4 +1,5 @@
 import type { IRequestStrict } from "itty-router";
+import type { AccountDatabase } from "./db/account-database";
 
 /** The Worker's bindings and vars: generated from wrangler.toml by `npm run cf-typegen` (worker-configuration.d.ts). */
 export type Env = Cloudflare.Env;
@@ -16,10 +17,8 @@ export interface DeliveryMessage {
 export interface Caller {
   accountId: string;
   testmode: boolean;
-  /** The D1 shard that holds the account (lib/shards.ts). */
+  /** The D1 shard its key record names (lib/shards.ts); a moved account is followed from there (db/account-database.ts). */
   shard: number;
-  /** The account is being moved to another shard: writes are refused until it is done. */
-  moving?: boolean;
 }
 
 /** What the idempotency stage hands a write: the key and the fingerprint of this request. */
@@ -44,7 +43,7 @@ export type ApiRequest = IRequestStrict & {
   // authenticate
   caller?: Caller;
   // openSession
-  db?: D1DatabaseSession;
+  db?: AccountDatabase;
   // readBody
   input?: Record<string, unknown>;
   // idempotency
@@ -52,4 +51,4 @@ export type ApiRequest = IRequestStrict & {
 };
 
 /** What a route handler receives: every stage has run. */
-export type RouteRequest = ApiRequest & { caller: Caller; db: D1DatabaseSession };
+export type RouteRequest = ApiRequest & { caller: Caller; db: AccountDatabase };

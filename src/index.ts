@@ -63,6 +63,9 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .all("/", methodNotAllowed("GET, HEAD"))
   .all("*", () => fail(404, "Not found."));
 
+// The Workflow that moves an account between shards (wrangler.toml [[workflows]], `npm run account:move`).
+export { AccountMove } from "./moves/workflow";
+
 export default {
   async fetch(request, env, ctx) {
     if (request.method !== "HEAD") return router.fetch(request as unknown as ApiRequest, env, ctx);

@@ -10,14 +10,13 @@ import { expectDocumented } from "./openapi";
 export const BASE = "http://api.test";
 
 /** A fresh API key for a fresh (or given) account, stored in KV the way the CLI stores it: hash only. */
-export async function newKey(options: { accountId?: string; mode?: "test" | "live"; revoked?: boolean; shard?: number; moving?: boolean } = {}) {
+export async function newKey(options: { accountId?: string; mode?: "test" | "live"; revoked?: boolean; shard?: number } = {}) {
   const mode = options.mode ?? "test";
   const accountId = options.accountId ?? `acct_${randomBase62(12)}`;
   const key = `${mode}_${randomBase62(32)}`;
   const stored: StoredKey = {
     accountId, mode, createdAt: new Date().toISOString(), revokedAt: options.revoked ? new Date().toISOString() : null,
     ...(options.shard === undefined ? {} : { shard: options.shard }),
-    ...(options.moving ? { moving: true } : {}),
   };
   await env.API_KEYS.put(KEY_PREFIX + (await sha256Hex(key)), JSON.stringify(stored));
   return { key, accountId, mode };

@@ -13,7 +13,8 @@ function template(pathname: string): string | undefined {
     if (new RegExp(`^${collection}/?$`).test(pathname)) return collection;
     if (new RegExp(`^${collection}/[^/]+/?$`).test(pathname)) return `${collection}/{id}`;
   }
-  if (pathname === "/v1/openapi.json" || pathname === "/") return pathname;
+  if (pathname === "/v1/openapi.json") return pathname;
+  if (/^\/+$/.test(pathname)) return "/";
   return undefined;
 }
 

@@ -55,18 +55,43 @@ describe("shards", () => {
     await expectError(await call("/v1/customers", { key }), 500, "An unexpected error occurred. Please try again later.");
   });
 
-  it("refuse writes with 503 and Retry-After while the account is moving, and keep serving reads", async () => {
+  it("refuse writes with 503 and Retry-After during a move's cutover (the shard's own triggers), and keep serving reads", async () => {
     const { key, accountId } = await newKey({ shard: 1 });
     const customer = await createCustomer(key, { email: "moving@example.com" });
-    const moving = await newKey({ accountId, shard: 1, moving: true });
-    expect((await call("/v1/customers", { key: moving.key })).status).toBe(200);
-    expect((await call(`/v1/customers/${customer.id}`, { key: moving.key })).status).toBe(200);
+    await env.DB_1.prepare("INSERT INTO account_moves (account_id, target_shard, state, phase, started_at) VALUES (?, 0, 'cutover', 'cutover', ?)").bind(accountId, Date.now()).run();
+    expect((await call("/v1/customers", { key })).status).toBe(200);
+    expect((await call(`/v1/customers/${customer.id}`, { key })).status).toBe(200);
     for (const [method, path, json] of [["POST", "/v1/customers", { email: "x@example.com" }], ["PATCH", `/v1/customers/${customer.id}`, { name: "x" }], ["DELETE", `/v1/customers/${customer.id}`, undefined]] as const) {
-      const response = await call(path, { key: moving.key, method, json });
+      const response = await call(path, { key, method, json });
       await expectError(response, 503);
-      expect(response.headers.get("Retry-After")).toBe("30");
+      expect(response.headers.get("Retry-After")).toBe("1");
     }
     expect(await countIn(env.DB_1, "customers", accountId)).toBe(1);
+    await env.DB_1.prepare("DELETE FROM account_moves WHERE account_id = ?").bind(accountId).run();
+    expect((await call(`/v1/customers/${customer.id}`, { key, method: "PATCH", json: { name: "after" } })).status).toBe(200);
+  });
+
+  it("forward every request for an account a shard gave away, by a stale key record, to the shard it went to", async () => {
+    const { key, accountId } = await newKey({ shard: 0 });
+    const customer = await createCustomer(key, { email: "forwarded@example.com" });
+    // Copy the account to shard 1 by hand and mark it moved on shard 0; the key record still says 0.
+    for (const table of ["customers", "webhook_events"]) {
+      const rows = (await env.DB.prepare(`SELECT * FROM ${table} WHERE account_id = ?`).bind(accountId).all<Record<string, unknown>>()).results;
+      for (const row of rows) {
+        const columns = Object.keys(row);
+        await env.DB_1.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).bind(...Object.values(row)).run();
+      }
+    }
+    await env.DB.prepare("INSERT INTO account_moves (account_id, target_shard, state, phase, started_at) VALUES (?, 1, 'moved', 'done', ?)").bind(accountId, Date.now()).run();
+    await env.DB.prepare("UPDATE customers SET name = 'STALE COPY' WHERE id = ?").bind(customer.id).run().catch(() => undefined);
+    const read = await call(`/v1/customers/${customer.id}`, { key });
+    expect(read.status).toBe(200);
+    const updated = await call(`/v1/customers/${customer.id}`, { key, method: "PATCH", json: { name: "On shard 1" } });
+    expect(((await updated.json()) as { name: string }).name).toBe("On shard 1");
+    const created = await createCustomer(key, { email: "after-move@example.com" });
+    expect(await countIn(env.DB_1, "customers", accountId)).toBe(2);
+    expect((await env.DB.prepare("SELECT name FROM customers WHERE id = ?").bind(customer.id).first<{ name: string | null }>())!.name).toBeNull();
+    expect(await env.DB.prepare("SELECT id FROM customers WHERE id = ?").bind(created.id).first()).toBeNull();
   });
 
   it("run every cron job on every shard", async () => {

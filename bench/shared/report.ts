@@ -24,7 +24,7 @@ export function writeResults(marker: string, lines: string[]) {
   try {
     previous = readFileSync(file, "utf8").replace(/^# Benchmark results\n+/, "");
   } catch {}
-  const other = previous.split(/(?=<!-- (?:default|notes|scale|shards) -->)/).filter((part) => part.trim() && !part.startsWith(marker) && part.startsWith("<!--"));
+  const other = previous.split(/(?=<!-- (?:default|move|notes|scale|shards) -->)/).filter((part) => part.trim() && !part.startsWith(marker) && part.startsWith("<!--"));
   const sections = [`${marker}\n${lines.join("\n")}\n`, ...other].sort();
   writeFileSync(file, `# Benchmark results\n\n${sections.join("\n")}`);
   console.log(`\nwrote bench/RESULTS.md`);

@@ -23,13 +23,18 @@ export const customers = sqliteTable(
 );
 
 // What remains of a deleted customer: no email, name or metadata (erasure), only what a list cursor and audit need.
-export const customerTombstones = sqliteTable("customer_tombstones", {
-  id: text("id").primaryKey(),
-  accountId: text("account_id").notNull(),
-  testmode: integer("testmode", { mode: "boolean" }).notNull(),
-  createdAt: text("created_at").notNull(),
-  deletedAt: integer("deleted_at").notNull(), // epoch ms
-});
+export const customerTombstones = sqliteTable(
+  "customer_tombstones",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    testmode: integer("testmode", { mode: "boolean" }).notNull(),
+    createdAt: text("created_at").notNull(),
+    deletedAt: integer("deleted_at").notNull(), // epoch ms
+  },
+  // An account's tombstones in key order: what a move copies page by page.
+  (t) => [index("customer_tombstones_scope_id").on(t.accountId, t.testmode, t.id)],
+);
 
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
@@ -110,4 +115,36 @@ export const webhookAttempts = sqliteTable(
     durationMs: integer("duration_ms").notNull(),
   },
   (t) => [primaryKey({ columns: [t.eventId, t.attempt] })],
+);
+
+// Online account moves (src/moves/). Each shard keeps the moves of the accounts it gave away: while `copying`, triggers
+// (migration 0004) log every change to the account's rows in account_changes; in `cutover` they refuse every write;
+// once `moved`, they refuse inserts and updates, and every request that still reaches this shard is forwarded to
+// `target_shard` (src/db/account-database.ts). The row stays as the forwarding record.
+export const accountMoves = sqliteTable("account_moves", {
+  accountId: text("account_id").primaryKey(),
+  targetShard: integer("target_shard").notNull(),
+  state: text("state", { enum: ["copying", "cutover", "moved"] }).notNull(),
+  // Progress, for `npm run account:move -- --status` and resuming: the phase, rows copied of the total, the copy's
+  // cursor (JSON: table index and last key), the last change applied.
+  phase: text("phase").notNull(),
+  copied: integer("copied").notNull().default(0),
+  total: integer("total").notNull().default(0),
+  cursor: text("cursor").notNull().default("[0,null]"),
+  appliedSeq: integer("applied_seq").notNull().default(0),
+  startedAt: integer("started_at").notNull(), // epoch ms
+  cutoverAt: integer("cutover_at"),
+  movedAt: integer("moved_at"),
+  finishedAt: integer("finished_at"),
+});
+
+export const accountChanges = sqliteTable(
+  "account_changes",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    accountId: text("account_id").notNull(),
+    tableName: text("table_name").notNull(),
+    pk: text("pk").notNull(), // JSON array of the row's key columns
+  },
+  (t) => [index("account_changes_account_seq").on(t.accountId, t.seq)],
 );

@@ -4,7 +4,7 @@
 import * as v from "valibot";
 import type { DeliveryMessage, Env } from "../env";
 import { EVENT_ID } from "../lib/ids";
-import { shardDatabase } from "../lib/shards";
+import { AccountDatabase, shardOf } from "../db/account-database";
 import { claimDelivery, markNoEndpoint, recordAttempt } from "../webhooks/delivery.repository";
 import { openSecret } from "../webhooks/secrets";
 import { signatureHeaders } from "../webhooks/signature";
@@ -45,9 +45,10 @@ async function deliverOne(message: Message<unknown>, env: Env): Promise<void> {
     return message.ack();
   }
   const body: DeliveryMessage = parsed.output;
-  let db: D1Database;
+  let db: AccountDatabase;
   try {
-    db = shardDatabase(env, body.shard ?? 0);
+    // The shard the message names, followed if the account has moved since (the old copy never delivers).
+    db = new AccountDatabase(env, body.accountId, shardOf(body.accountId, body.shard ?? 0), null);
   } catch (err) {
     // The shard is not bound to this deployment: no retry can reach it. Dead-lettered with the reason, once.
     log("error", "webhook_delivery_failed", { eventId: body.eventId, shard: body.shard, error: String((err as Error).message) });
@@ -63,7 +64,7 @@ async function deliverOne(message: Message<unknown>, env: Env): Promise<void> {
   }
 }
 
-async function deliver(message: Message<unknown>, body: DeliveryMessage, db: D1Database, env: Env): Promise<void> {
+async function deliver(message: Message<unknown>, body: DeliveryMessage, db: AccountDatabase, env: Env): Promise<void> {
   const { eventId } = body;
   const started = Date.now();
   const { event, endpoint } = await claimDelivery(db, eventId, body, started, started + ATTEMPT_LEASE_MS);

@@ -68,7 +68,8 @@ export function idTime(id: string): number {
 }
 
 /** ISO 8601 UTC to the second, as the contract writes times: `2024-01-15T10:30:00Z`. */
-export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+// `YYYY-MM-DDTHH:MM:SS` is the first 19 characters of toISOString() for every year 0 to 9999; slicing is cheaper than a regex.
+export const isoSeconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
 /** What isoSeconds() writes, as the response schemas (and so the OpenAPI document) state every `createdAt`. */
 export const IsoSecondsSchema = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" }));

@@ -65,5 +65,5 @@ export async function authenticate(request: ApiRequest, env: Env): Promise<void>
     if (!counted) await limitAddress(request, env);
     fail(403, "This API key has been revoked.");
   }
-  request.caller = { accountId: stored.accountId, testmode: mode === "test", shard: stored.shard ?? 0, moving: stored.moving } satisfies Caller;
+  request.caller = { accountId: stored.accountId, testmode: mode === "test", shard: stored.shard ?? 0 } satisfies Caller;
 }

@@ -3,7 +3,7 @@
 // before, the batch changes nothing and answers the stored record instead. One round trip, replays included.
 import { and, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { bind, build, p, scope, type Database } from "../db/query";
-import { idempotencyKeys } from "../db/schema";
+import { accountMoves, idempotencyKeys } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 
 /** How long an Idempotency-Key is remembered. */
@@ -26,7 +26,9 @@ const findRecord = build
   .toSQL();
 // An expired record of the same key must not block the key's reuse, even before the cron removes it.
 const deleteExpiredKey = build.delete(idempotencyKeys).where(and(keyInScope, lt(idempotencyKeys.createdAt, p("expiredBefore")))).toSQL();
-const deleteExpiredKeys = build.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, p("expiredBefore"))).toSQL();
+// The cron's clean-up skips an account in a move's cutover (its rows are frozen for those seconds).
+const deleteExpiredKeys = build.delete(idempotencyKeys).where(and(lt(idempotencyKeys.createdAt, p("expiredBefore")),
+  sql`${idempotencyKeys.accountId} NOT IN (SELECT ${accountMoves.accountId} FROM ${accountMoves} WHERE ${accountMoves.state} = 'cutover')`)).toSQL();
 // Kept only if the statement just before it in the batch changed a row: the record exists exactly when this request's
 // own write applied (never because of a concurrent request's).
 const recordIfChanged = build.insert(idempotencyKeys).select(
