@@ -8,7 +8,7 @@ import { cli } from "./wrangler";
 
 cli(`Usage: npm test
 
-Runs \`npm run typecheck\`, the workerd suite (vitest.config.ts) and the Node suite (vitest.node.config.ts), and prints
+Builds the client (\`npm run client:build\`), runs \`npm run typecheck\`, the workerd suite (vitest.config.ts) and the Node suite (vitest.node.config.ts), and prints
 one line per test file and a total. A failing step prints its whole output. \`npm run test:unit\` runs the workerd
 suite alone with vitest's own output.`, {});
 
@@ -30,8 +30,10 @@ const started = Date.now();
 let failed = false;
 const totals = { files: 0, tests: 0 };
 try {
-  const typecheck = await run("npm", ["run", "-s", "typecheck"]);
-  console.log(`${typecheck.code === 0 ? "✓" : "✗"} typecheck (tsc, both projects)`);
+  // The client's types are generated from openapi.json first: the type checks then hold the client to the API.
+  const client = await run("npm", ["run", "-s", "client:build"]);
+  const typecheck = client.code === 0 ? await run("npm", ["run", "-s", "typecheck"]) : client;
+  console.log(`${typecheck.code === 0 ? "✓" : "✗"} client build and typecheck (tsc, every project)`);
   if (typecheck.code !== 0) {
     console.log(typecheck.output);
     failed = true;

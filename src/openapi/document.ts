@@ -14,6 +14,7 @@ import * as listEndpoints from "../webhooks/endpoints/list";
 import * as retrieveEndpoint from "../webhooks/endpoints/retrieve";
 import * as updateEndpoint from "../webhooks/endpoints/update";
 import * as listEvents from "../webhooks/events/list";
+import { describeDeliveries } from "../webhooks/events/event";
 import * as retrieveEvent from "../webhooks/events/retrieve";
 import { describer, type Described, type Operation } from "./describe";
 import { describeDocument, describeHome } from "./serve";
@@ -50,6 +51,7 @@ export function buildOpenApiDocument() {
     servers: [{ url: "http://127.0.0.1:8787", description: "npm run dev" }],
     security: [{ bearerAuth: [] }],
     paths,
+    webhooks: describeDeliveries(d),
     components: {
       securitySchemes: {
         bearerAuth: { type: "http", scheme: "bearer", description: "An API key: live_... or test_..." },

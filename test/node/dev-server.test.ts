@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { wrangler } from "../../scripts/wrangler";
+import { AuthenticationError, NotFoundError, PreconditionFailedError, ValidationError, Vatly, verifyWebhook, type Customer } from "../../client/dist/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const PORT = String(18000 + Math.floor(Math.random() * 1000));
@@ -219,7 +220,16 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
         await new Promise((resolve) => setTimeout(resolve, 25)); // under the account's rate limit
       }
     };
-    const load = Promise.all([worker(key, 0), worker(second, 1)]);
+    // The client's retries against the real move: it never sees a 503, and its writes land exactly once.
+    const client = new Vatly({ apiKey: second, baseUrl: BASE, baseDelayMs: 20 });
+    const viaClient: string[] = [];
+    const clientWorker = async () => {
+      for (let i = 0; running; i++) {
+        viaClient.push((await client.customers.create({ email: `client${i}@example.com` })).id);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    const load = Promise.all([worker(key, 0), worker(second, 1), clientWorker()]);
     let createdDuring = "";
     const output = await new Promise<string>((resolve, reject) => {
       const move = spawn(TSX, ["scripts/account-move.ts", "--account", account, "--to", "1", "--persist-to", STATE, "--port", PORT, "--settle", "2"]);
@@ -245,7 +255,9 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
     expect(created.size).toBeGreaterThan(0);
     const onNew = new Set(rowsOn("DB_1", `SELECT id FROM customers WHERE account_id = '${account}'`).map((r) => r.id as string));
     for (const id of created) expect(onNew.has(id) !== deleted.has(id), id).toBe(true);
-    expect(rowsOn("DB_1", `SELECT count(*) AS n FROM customers WHERE account_id = '${account}'`)[0]!.n).toBe(MOVE_CUSTOMERS + 1 + created.size - deleted.size);
+    for (const id of viaClient) expect(onNew.has(id), id).toBe(true);
+    expect(new Set(viaClient).size).toBe(viaClient.length);
+    expect(rowsOn("DB_1", `SELECT count(*) AS n FROM customers WHERE account_id = '${account}'`)[0]!.n).toBe(MOVE_CUSTOMERS + 1 + created.size - deleted.size + viaClient.length);
     expect(rowsOn("DB_1", `SELECT count(*) AS n FROM customer_tombstones WHERE account_id = '${account}'`)[0]!.n).toBe(deleted.size);
     expect(rowsOn("DB_1", `SELECT name FROM customers WHERE id = '${tracked.id}'`)[0]!.name).toBe(lastName);
     for (const table of ["customers", "webhook_events", "idempotency_keys", "customer_tombstones", "webhook_endpoints"]) {
@@ -257,6 +269,157 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
     expect((await call(createdDuring, "/v1/customers", { method: "POST", body: JSON.stringify({ email: "created-during@example.com" }) })).status).toBe(201);
     expect((await call(doomedKey, "/v1/customers")).status).toBe(403);
   }, 600_000);
+});
+
+describe("the TypeScript client (client/), against npm run dev", () => {
+  /**
+   * A fault-injecting proxy in front of npm run dev: `fault` decides, per request, to answer a status itself, to
+   * forward and then drop the connection (the write applied, the answer lost), or to forward. Records what it saw.
+   */
+  async function proxy(fault: (method: string, path: string, n: number) => { status?: number; retryAfter?: string; drop?: boolean; before?: () => Promise<void> } | undefined) {
+    const seen: { method: string; path: string; headers: Record<string, string | string[] | undefined> }[] = [];
+    const server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      seen.push({ method: req.method!, path: req.url!, headers: req.headers });
+      const action = fault(req.method!, req.url!, seen.filter((s) => s.method === req.method && s.path === req.url).length);
+      await action?.before?.();
+      if (action?.status) {
+        res.writeHead(action.status, { "Content-Type": "application/json", ...(action.retryAfter ? { "Retry-After": action.retryAfter } : {}) }).end('{"message":"injected"}');
+        return;
+      }
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length", "accept-encoding"].includes(k)).map(([k, v]) => [k, String(v)]));
+      const upstream = await fetch(`${BASE}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      if (action?.drop) {
+        res.socket?.destroy(); // the write is done upstream; the client never hears of it
+        return;
+      }
+      // fetch has decoded the body: its encoding and length headers no longer describe it.
+      const answer = Object.fromEntries([...upstream.headers].filter(([k]) => !["content-encoding", "content-length", "transfer-encoding"].includes(k)));
+      res.writeHead(upstream.status, answer).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen, close: () => server.close() };
+  }
+
+  it("every method: customers, webhook endpoints and events, lists walked across pages both ways", async () => {
+    const account = `acct_client${PORT}`;
+    const vatly = new Vatly({ apiKey: cli("create", "--account", account, "--mode", "test"), baseUrl: BASE });
+    const made: Customer[] = [];
+    for (let i = 0; i < 7; i++) made.push(await vatly.customers.create({ email: `c${i}@example.com`, metadata: { i: String(i) } }));
+    const newestFirst = [...made].reverse().map((c) => c.id);
+    const walked: string[] = [];
+    for await (const customer of vatly.customers.list({ limit: 3 })) walked.push(customer.id);
+    expect(walked).toEqual(newestFirst);
+    const back: string[] = [];
+    for await (const customer of vatly.customers.list({ limit: 3, endingBefore: made[0]!.id, backwards: true })) back.push(customer.id);
+    expect(back).toEqual(made.slice(1).map((c) => c.id));
+    const page = await vatly.customers.page({ limit: 3 });
+    expect(page.data).toHaveLength(3);
+    expect((await (await page.next())!.prev())!.data.map((c) => c.id)).toEqual(page.data.map((c) => c.id));
+
+    expect((await vatly.customers.retrieve(made[0]!.id)).email).toBe("c0@example.com");
+    expect((await vatly.customers.findByEmail(" C3@Example.com "))!.id).toBe(made[3]!.id);
+    expect(await vatly.customers.findByEmail("nobody@example.com")).toBeNull();
+    const updated = await vatly.customers.update(made[0]!.id, { name: "Ada", metadata: { i: null, plan: "pro" } });
+    expect(updated).toMatchObject({ name: "Ada", metadata: { plan: "pro" } });
+    const { etag } = await vatly.customers.retrieveWithEtag(made[0]!.id);
+    await expect(vatly.customers.update(made[0]!.id, { name: "Stale" }, { ifMatch: '"not-it"' })).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect((await vatly.customers.update(made[0]!.id, { name: "Fresh" }, { ifMatch: etag })).name).toBe("Fresh");
+    await vatly.customers.del(made[1]!.id);
+    const missing = await vatly.customers.retrieve(made[1]!.id).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as NotFoundError).requestId).toMatch(/^req_/);
+    const invalid = await vatly.customers.create({ email: "not-an-email" }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect(Object.keys((invalid as ValidationError).errors)).toEqual(["email"]);
+
+    const endpoint = await vatly.webhookEndpoints.create({ url: "http://127.0.0.1:9/hooks", secret: "client-test-secret" });
+    expect((await vatly.webhookEndpoints.retrieve(endpoint.id)).url).toBe("http://127.0.0.1:9/hooks");
+    expect((await vatly.webhookEndpoints.update(endpoint.id, { url: "http://127.0.0.1:9/other" })).url).toBe("http://127.0.0.1:9/other");
+    const endpoints: string[] = [];
+    for await (const e of vatly.webhookEndpoints.list()) endpoints.push(e.id);
+    expect(endpoints).toEqual([endpoint.id]);
+    const events: string[] = [];
+    for await (const e of vatly.webhookEvents.list({ limit: 4, eventName: "customer.created" })) events.push(e.eventName);
+    expect(events).toEqual(Array(7).fill("customer.created"));
+    const first = (await vatly.webhookEvents.page({ limit: 1 })).data[0]!;
+    expect((await vatly.webhookEvents.retrieve(first.id)).id).toBe(first.id);
+    await vatly.webhookEndpoints.del(endpoint.id);
+    const auth = await new Vatly({ apiKey: "test_nope", baseUrl: BASE }).customers.page().catch((e: unknown) => e);
+    expect(auth).toBeInstanceOf(AuthenticationError);
+  }, 120_000);
+
+  it("retries 503, 429 and a lost answer with the same Idempotency-Key: exactly one write; carries the bookmark; modify() survives a 412", async () => {
+    const account = `acct_retry${PORT}`;
+    const key = cli("create", "--account", account, "--mode", "test");
+    let racer: (() => Promise<void>) | undefined;
+    const p = await proxy((method, path, n) => {
+      if (method === "POST" && path === "/v1/customers" && n === 1) return { status: 503, retryAfter: "0" };
+      if (method === "POST" && path === "/v1/customers" && n === 2) return { status: 429, retryAfter: "1" };
+      if (method === "POST" && path === "/v1/customers" && n === 3) return { drop: true };
+      if (method === "PATCH" && racer) {
+        const before = racer;
+        racer = undefined;
+        return { before };
+      }
+      return undefined;
+    });
+    try {
+      const vatly = new Vatly({ apiKey: key, baseUrl: p.url, baseDelayMs: 10 });
+      const customer = await vatly.customers.create({ email: "once@example.com" });
+      const posts = p.seen.filter((s) => s.method === "POST");
+      expect(posts).toHaveLength(4);
+      expect(new Set(posts.map((s) => s.headers["idempotency-key"])).size).toBe(1);
+      const direct = new Vatly({ apiKey: key, baseUrl: BASE });
+      const all = (await direct.customers.page({ limit: 100 })).data;
+      expect(all.map((c) => c.id)).toEqual([customer.id]);
+
+      // The bookmark of the create's answer goes out with the next call.
+      const afterCreate = vatly.bookmark;
+      expect(afterCreate).toMatch(/^[0-9a-f]{8}-/);
+      await vatly.customers.retrieve(customer.id);
+      expect(p.seen.at(-1)!.headers["x-d1-bookmark"]).toBe(afterCreate);
+
+      // A concurrent change lands between modify()'s read and its write: the write gets a 412, modify reads again.
+      racer = async () => void (await direct.customers.update(customer.id, { metadata: { other: "writer" } }));
+      const modified = await vatly.customers.modify(customer.id, (c) => ({ metadata: { count: String(Number(c.metadata?.count ?? 0) + 1) } }));
+      expect(modified.metadata).toEqual({ other: "writer", count: "1" });
+    } finally {
+      p.close();
+    }
+  }, 120_000);
+
+  it("verifies a real delivery with verifyWebhook, and refuses a tampered one", async () => {
+    const account = `acct_verify${PORT}`;
+    const vatly = new Vatly({ apiKey: cli("create", "--account", account, "--mode", "test"), baseUrl: BASE });
+    const deliveries: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        deliveries.push({ body, headers: req.headers });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const secret = "verify-secret-0123";
+      await vatly.webhookEndpoints.create({ url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`, secret });
+      const customer = await vatly.customers.create({ email: "delivered@example.com" });
+      const deadline = Date.now() + 30_000;
+      while (!deliveries.some((d) => d.body.includes(customer.id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      const delivery = deliveries.find((d) => d.body.includes(customer.id))!;
+      const event = await verifyWebhook(delivery.body, delivery.headers, { secrets: ["an-old-secret-000", secret] });
+      expect(event).toMatchObject({ eventName: "customer.created", entityId: customer.id });
+      await expect(verifyWebhook(delivery.body.replace("delivered@", "tampered@"), delivery.headers, { secrets: secret })).rejects.toThrow(/Vatly-Signature/);
+      await expect(verifyWebhook(delivery.body, delivery.headers, { secrets: secret, now: Math.floor(Date.now() / 1000) + 3600 })).rejects.toThrow(/tolerance/);
+      await expect(verifyWebhook(delivery.body, delivery.headers, { secrets: "wrong-secret-0000" })).rejects.toThrow();
+    } finally {
+      receiver.close();
+    }
+  }, 60_000);
 });
 
 // A real browser: Debian's chromium (`.ci/run` installs it when missing), driven by playwright-core.
@@ -277,7 +440,9 @@ if (!existsSync(CHROMIUM)) {
         await page.goto(`${BASE}/docs`);
         const document = JSON.parse(readFileSync("openapi.json", "utf8")) as { paths: Record<string, Record<string, { summary?: string }>> };
         const summaries = Object.values(document.paths).flatMap((ops) => Object.values(ops).flatMap((op) => (op.summary ? [op.summary] : [])));
-        expect(summaries.length).toBe(20); // every operation of the document, HEAD included
+        // Every operation of the document: 8 reads, each with its HEAD, and 6 writes.
+        expect(summaries.length).toBe(Object.values(document.paths).reduce((n, ops) => n + Object.keys(ops).length, 0));
+        expect(summaries.length).toBeGreaterThanOrEqual(22);
         await page.getByText(summaries[0]!).first().waitFor();
         for (const summary of summaries) expect(await page.getByText(summary, { exact: true }).count(), summary).toBeGreaterThan(0);
 

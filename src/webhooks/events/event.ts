@@ -4,6 +4,7 @@ import type { Caller, Env } from "../../env";
 import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../../lib/ids";
 import { link, LinkSchema } from "../../lib/links";
 import { listSchema } from "../../lib/pagination";
+import type { Describer } from "../../openapi/describe";
 
 export const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
 type EventName = (typeof EVENT_NAMES)[number];
@@ -56,3 +57,29 @@ export const WebhookEventListSchema = listSchema(WebhookEventSchema);
 
 /** An answer whose JSON was rendered already (stored event bodies are spliced in as they are). */
 export const jsonText = (body: string) => new Response(body, { headers: { "Content-Type": "application/json; charset=utf-8" } });
+
+/**
+ * The deliveries, for the OpenAPI document's top-level `webhooks` (OpenAPI 3.1): what each event's POST to the
+ * endpoint carries, so any generated client can type incoming events too.
+ */
+export function describeDeliveries(d: Describer) {
+  const header = (name: string, description: string) => ({ name, in: "header", required: true, description, schema: { type: "string" } });
+  return Object.fromEntries(EVENT_NAMES.map((name) => [name, {
+    post: {
+      operationId: `deliver_${name.replace(".", "_")}`,
+      summary: `The ${name} event, POSTed to the account's webhook endpoint.`,
+      security: [],
+      parameters: [
+        header("Vatly-Signature", "Lowercase hex HMAC-SHA256 of the exact body, keyed with the endpoint's secret."),
+        header("webhook-id", "The event id: the same on every retry (Standard Webhooks)."),
+        header("webhook-timestamp", "Seconds since the epoch when this attempt was signed (Standard Webhooks)."),
+        header("webhook-signature", "`v1,<base64 HMAC-SHA256 of id.timestamp.body>` for each secret still valid, space-separated (Standard Webhooks)."),
+      ],
+      requestBody: {
+        required: true,
+        content: { "application/json": { schema: { allOf: [d.schema("WebhookEvent", WebhookEventSchema), { type: "object", properties: { eventName: { const: name } } }] } } },
+      },
+      responses: { "200": { description: "Any 2xx within 10 seconds acknowledges the delivery; anything else is retried." } },
+    },
+  }]));
+}
