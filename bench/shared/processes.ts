@@ -1,5 +1,6 @@
 // Processes: every one the bench starts is stopped here, by pid, whatever happens. And wrangler, wrangler dev, /proc.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -47,6 +48,9 @@ export function benchConfig(): string {
     .replace(/^directory = "\.\/(.*)"$/m, 'directory = "../../$1"')
     .replace(/simple = \{ limit = \d+/, "simple = { limit = 1000000000");
   writeFileSync(file, config);
+  // The Worker secrets `npm run dev` keeps in .dev.vars, beside this copy of the configuration (fresh ones: the bench
+  // never reads the developer's): without IDEMPOTENCY_SECRET every keyed write would be a 503.
+  writeFileSync(join(OUT, ".dev.vars"), `WEBHOOK_SECRET_KEY=${randomBytes(32).toString("base64")}\nIDEMPOTENCY_SECRET=${randomBytes(32).toString("base64")}\n`);
   return file;
 }
 

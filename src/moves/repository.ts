@@ -97,7 +97,7 @@ async function attemptsOf(d: D1Database, eventIds: string[]): Promise<Row[]> {
 /**
  * Copies pages of the account from the source to the target, from the cursor kept in the move record, until the copy
  * is done or `budgetMs` has passed. Each page is one read and one batch of upserts; the cursor and the count of copied
- * rows move on in the record after each page, so an interrupted copy resumes at the page it was on.
+ * rows move on in the record at the end of the step, so an interrupted copy resumes at the step it was on.
  */
 export async function copyPages(env: Env, from: number, to: number, accountId: string, budgetMs: number): Promise<{ done: boolean; copied: number }> {
   const deadline = Date.now() + budgetMs;
@@ -118,8 +118,9 @@ export async function copyPages(env: Env, from: number, to: number, accountId: s
     copied += rows.length + attempts.length;
     if (rows.length < PAGE) [tableIndex, last] = [tableIndex + 1, null];
     else last = [rows.at(-1)!.testmode as number, rows.at(-1)![key] as string];
-    await setMove(env, from, accountId, { cursor: JSON.stringify([tableIndex, last]), copied });
   }
+  // Once per step, not per page: a step interrupted before this repeats its pages, which upserts make harmless.
+  await setMove(env, from, accountId, { cursor: JSON.stringify([tableIndex, last]), copied });
   return { done: tableIndex >= TABLES.length, copied };
 }
 
