@@ -253,7 +253,8 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
 
     expect([...statuses.keys()].filter((s) => s >= 500 && s !== 503), JSON.stringify([...statuses])).toEqual([]);
     expect(created.size).toBeGreaterThan(0);
-    const onNew = new Set(rowsOn("DB_1", `SELECT id FROM customers WHERE account_id = '${account}'`).map((r) => r.id as string));
+    // The written rows only (the seeded ones are counted below): a listing of 100,000 ids would not fit wrangler's output buffer.
+    const onNew = new Set(rowsOn("DB_1", `SELECT id FROM customers WHERE account_id = '${account}' AND email NOT LIKE 'seed%'`).map((r) => r.id as string));
     for (const id of created) expect(onNew.has(id) !== deleted.has(id), id).toBe(true);
     for (const id of viaClient) expect(onNew.has(id), id).toBe(true);
     expect(new Set(viaClient).size).toBe(viaClient.length);
