@@ -36,12 +36,24 @@ describe("D1 sessions: X-D1-Bookmark", () => {
 });
 
 describe("a bookmark D1 refuses", () => {
-  it("is the client's 400, not a 500", async () => {
+  it("reads from the primary instead (a bookmark of another shard, from before a move, must not break a client)", async () => {
     const { key } = await newKey();
-    const refusing = { ...env.DB, withSession: () => ({ prepare: () => { throw new Error("D1_ERROR: Invalid bookmark: not from this database"); }, batch: async () => [], getBookmark: () => null }) } as unknown as D1Database;
-    const response = await callWithEnv({ DB: refusing }, "/v1/customers", { key, headers: { "X-D1-Bookmark": "00000000-00000001-00000000-00000000000000000000000000000000" } });
-    await expectError(response, 400, "The X-D1-Bookmark header is not a bookmark this API returned.");
+    const customer = await createCustomer(key, { email: "refused-bookmark@example.com" });
+    const sessions: string[] = [];
+    const refusing = {
+      ...env.DB,
+      withSession: (constraint: string) => {
+        sessions.push(constraint);
+        if (constraint === "first-primary") return env.DB.withSession(constraint);
+        return { prepare: () => { throw new Error("D1_ERROR: Invalid bookmark: not from this database"); }, batch: async () => [], getBookmark: () => null };
+      },
+    } as unknown as D1Database;
+    const bookmark = "00000000-00000001-00000000-00000000000000000000000000000000";
+    const response = await callWithEnv({ DB: refusing }, `/v1/customers/${customer.id}`, { key, headers: { "X-D1-Bookmark": bookmark } });
+    expect(response.status).toBe(200);
+    expect(sessions).toEqual([bookmark, "first-primary"]);
     // The same D1 error without a bookmark sent stays an unexpected 500.
-    await expectError(await callWithEnv({ DB: refusing }, "/v1/customers", { key }), 500);
+    const broken = { ...env.DB, withSession: () => ({ prepare: () => { throw new Error("D1_ERROR: Invalid bookmark"); }, batch: async () => [], getBookmark: () => null }) } as unknown as D1Database;
+    await expectError(await callWithEnv({ DB: broken }, "/v1/customers", { key }), 500);
   });
 });

@@ -74,9 +74,9 @@ export class AccountDatabase implements Database {
     const own = statements as unknown as AccountStatement[];
     for (let hop = 0; hop < 4; hop++) {
       const session = this.session;
-      const prepared = [session.prepare(MOVE).bind(this.accountId), ...own.map((s) => session.prepare(s.sql).bind(...s.params))];
       let move: Move | undefined;
       try {
+        const prepared = [session.prepare(MOVE).bind(this.accountId), ...own.map((s) => session.prepare(s.sql).bind(...s.params))];
         const results = await session.batch<T>(prepared);
         if ("getBookmark" in session) this.latestBookmark = session.getBookmark();
         move = results[0]!.results[0] as Move | undefined;
