@@ -90,7 +90,7 @@ export function describer() {
         "413": error(`The body is larger than ${maxBodyBytes} bytes.`),
         "415": error("The Content-Type is not JSON."),
       }),
-      "503": error("The account is being moved between databases: retry after Retry-After seconds (reads still work).", header("Retry-After")),
+      "503": error("The account is in the cutover of a move between databases (well under 2 s; reads still work), or the server lacks a secret it needs: retry after Retry-After seconds.", header("Retry-After")),
     }),
     body: (s: object, types = ["application/json"]) => ({ required: false, content: Object.fromEntries(types.map((type) => [type, { schema: s }])) }),
     /** The path's `{id}`, matching `pattern`. */
