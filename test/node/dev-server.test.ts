@@ -5,9 +5,14 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { Agent, setGlobalDispatcher } from "undici";
 import { wrangler } from "../../scripts/wrangler";
 import { AuthenticationError, NotFoundError, PreconditionFailedError, ValidationError, Vatly, verifyWebhook, type Customer } from "../../client/dist/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+// No keep-alive: the tests pause for seconds between calls (a CLI run), and a pooled connection that the server
+// closes while idle fails the next call with "other side closed" (a client-side race, not the API's).
+setGlobalDispatcher(new Agent({ pipelining: 0 }));
 
 const PORT = String(18000 + Math.floor(Math.random() * 1000));
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -36,6 +41,11 @@ beforeAll(async () => {
     if (Date.now() > deadline || dev.exitCode !== null) throw new Error(`npm run dev did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+});
+
+// When a test fails, what `npm run dev` printed last (a dropped connection is explained there, if anywhere).
+afterEach((context) => {
+  if (context.task.result?.state === "fail") console.log(`--- npm run dev, last output ---\n${output.slice(-4000)}`);
 });
 
 afterAll(() => {
