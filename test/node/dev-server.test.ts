@@ -227,7 +227,9 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
           if (del.status === 204) deleted.add(victim);
         }
         note(await call(k, "/v1/customers?limit=5"));
-        await new Promise((resolve) => setTimeout(resolve, 25)); // under the account's rate limit
+        // Three writers stay under the account's rate limit (1,000 requests per 10 s): a 429 phase could outlast the
+        // client's retries, which honour Retry-After (10 s).
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
     // The client's retries against the real move: it never sees a 503, and its writes land exactly once.
@@ -236,7 +238,7 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
     const clientWorker = async () => {
       for (let i = 0; running; i++) {
         viaClient.push((await client.customers.create({ email: `client${i}@example.com` })).id);
-        await new Promise((resolve) => setTimeout(resolve, 25));
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
     const load = Promise.all([worker(key, 0), worker(second, 1), clientWorker()]);
