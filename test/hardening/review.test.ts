@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { resealEndpointSecrets, SWEEP_GRACE_MS, sweepUndelivered } from "../../src/jobs/cron";
 import { hmacSha256, sha256Hex, toHex } from "../../src/lib/crypto";
 import { addressKey } from "../../src/pipeline/rate-limit";
-import { decryptSecret, encryptSecret } from "../../src/webhooks/secrets";
+import { decryptSecret } from "../../src/webhooks/secrets";
 import type { DeliveryMessage } from "../../src/env";
 import { call, callWithEnv, createCustomer, expectError, newKey } from "../helpers";
 import { accountWithEndpoint, consume, eventRow, recordingQueue, SECRET } from "../webhooks/helpers";
@@ -108,7 +108,6 @@ describe("3. failures before an attempt are attempts", () => {
     expect(resealed).toBeGreaterThanOrEqual(1);
     const row = (await endpointRow(endpoint.id))!;
     expect(await decryptSecret({ ...env, WEBHOOK_SECRET_KEY: newKeyB64, WEBHOOK_SECRET_KEY_PREVIOUS: "" }, row.secret)).toBe(SECRET);
-    expect(await encryptSecret({ ...env, WEBHOOK_SECRET_KEY: newKeyB64 }, "x".repeat(12))).not.toBe("");
   });
 });
 

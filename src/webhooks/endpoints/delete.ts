@@ -1,23 +1,17 @@
-import type { Env, RouteRequest } from "../../env";
+import type { RouteRequest } from "../../env";
 import { ENDPOINT_ID } from "../../lib/ids";
 import type { Described } from "../../openapi/describe";
-import { replayRaceWinner, replayStored } from "../../pipeline/idempotency";
+import { replayStored } from "../../pipeline/idempotency";
 import { NOT_FOUND, notFound } from "./endpoint";
 import { deleteEndpoint } from "./repository";
 
 /** DELETE /v1/webhook-endpoints/:id: 204; nothing more is sent to it, including retries not yet attempted. */
-export async function deleteEndpointHandler(request: RouteRequest, env: Env): Promise<Response> {
+export async function deleteEndpointHandler(request: RouteRequest): Promise<Response> {
   const id = request.params.id!;
   if (!ENDPOINT_ID.test(id)) notFound();
   const { caller, idempotency } = request;
-  let deleted;
-  try {
-    deleted = await deleteEndpoint(request.db, caller, id, { idempotency, answer: { status: 204, body: "", headers: {} } });
-  } catch (err) {
-    const winner = await replayRaceWinner(err, env, caller, idempotency);
-    if (winner) return winner;
-    throw err;
-  }
+  // No unique index can refuse this batch: a concurrent request with the same key is seen by the batch itself.
+  const deleted = await deleteEndpoint(request.db, caller, id, { idempotency, answer: { status: 204, body: "", headers: {} } });
   const replay = replayStored(deleted.stored, idempotency);
   if (replay) return replay;
   return deleted.deleted ? new Response(null, { status: 204 }) : notFound();
