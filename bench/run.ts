@@ -22,7 +22,8 @@ const USAGE = `Usage: npm run bench [-- --scale | --shards | --move | --primitiv
   --own       only the handler's own CPU, before and after (about a minute; prints, writes nothing).
   --profile   V8 sampling profile of one harness scenario (get, list, create, create-keyed, replay, update, delete, ...).
 Environment: BENCH_MOVE_SIZES (--move, default 10000,100000), BENCH_SECONDS (per scenario per round, default 5), BENCH_ROUNDS (default 2), BENCH_CUSTOMERS (default 10000),
-BENCH_OWN_ROUNDS (the own-CPU rounds, default 6), BENCH_SCENARIOS (--own: a comma-separated subset, e.g. get,create).`;
+BENCH_OWN_ROUNDS (the own-CPU rounds, default 6), BENCH_SCENARIOS (--own: a comma-separated subset, e.g. get,create), BENCH_BEFORE (the commit of the
+the before target; default the one before issue 17's write path).`;
 
 let options: { move?: boolean; scale?: boolean; shards?: boolean; own?: boolean; primitives?: boolean; profile?: string; target?: string; help?: boolean };
 try {

@@ -102,10 +102,11 @@ export const harnessFor = (handler: unknown, fingerprint?: Fingerprint) => ({
     const log = console.log;
     console.log = () => {}; // the local log pipe is wrangler's, not the Worker's; the JSON line is still built
     try {
-      if (name === "baseline") {
-        // The same Request as a get is built and handed over, so only the handler differs.
+      if (name === "baseline" || name.startsWith("baseline:")) {
+        // The scenario's own Request (a get's by default) is built and handed over, so only the handler differs.
+        const request = scenarios[name.slice("baseline:".length) || "get"]!.request;
         const baseline = { fetch: async (_request: Request) => baselineResponse() };
-        for (let i = 0; i < n; i++) await (await baseline.fetch(scenarios.get!.request(i))).arrayBuffer();
+        for (let i = 0; i < n; i++) await (await baseline.fetch(request(i))).arrayBuffer();
         return Response.json({ n });
       }
       if (name.startsWith("primitive:")) {

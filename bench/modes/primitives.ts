@@ -1,6 +1,6 @@
 // `--primitives`: what workerd's building blocks cost, µs per call.
 import { HARNESS_PORT, startHarness } from "../shared/harness";
-import { cpuMs } from "../shared/processes";
+import { threadCpuMs as cpuMs } from "../shared/processes";
 import { median, ROUNDS } from "../shared/report";
 
 /** `--primitives`: CPU per call of each building block in bench/cpu/harness.ts, median of the rounds. */

@@ -1,4 +1,7 @@
 // `--profile <scenario>`: V8's sampling profile of one harness scenario.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { OUT } from "../shared/processes";
 import { HARNESS_PORT, HARNESS_TARGETS, startHarness, type HarnessTarget } from "../shared/harness";
 
 /** `--profile <scenario>`: V8's sampling profiler over the harness through the inspector; prints the top self times. */
@@ -42,10 +45,26 @@ export async function profile(scenario: string, target: string) {
     for (let id: number | undefined = sample; id !== undefined; id = parents.get(id)) onStack.add(nameOf(id));
     for (const name of onStack) inclusive.set(name, (inclusive.get(name) ?? 0) + dt);
   });
+  // Self time per bundled module: esbuild heads each module's code with a `// path` comment.
+  const bundle = readFileSync(join(OUT, "harness", target, `${target}.js`), "utf8").split("\n");
+  const moduleOf: string[] = [];
+  let current = "(bundle)";
+  bundle.forEach((line, i) => {
+    if (/^\/\/ (src|node_modules|bench)\//.test(line)) current = line.slice(3);
+    moduleOf[i] = current;
+  });
+  const byModule = new Map<string, number>();
+  profile.samples.forEach((sample: number, i: number) => {
+    const { url, lineNumber } = nodes.get(sample).callFrame;
+    const name = url.endsWith(`${target}.js`) ? moduleOf[lineNumber]! : nodes.get(sample).callFrame.functionName || "(native)";
+    byModule.set(name, (byModule.get(name) ?? 0) + profile.timeDeltas[i]);
+  });
   const top = (times: Map<string, number>) =>
     [...times].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([name, t]) => `${((t / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
   console.log(`Self time of ${scenario}, ${target} (line numbers of the bundle bench/.out/harness/${target}/${target}.js)`);
   console.log(top(self).join("\n"));
+  console.log(`\nSelf time by module of ${scenario} (native functions by name)`);
+  console.log(top(byModule).join("\n"));
   console.log(`\nTotal time (self and callees, synchronous part) of ${scenario}`);
   console.log(top(inclusive).join("\n"));
 }

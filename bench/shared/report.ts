@@ -6,8 +6,8 @@ import { ROOT } from "./processes";
 
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5); // per scenario per round
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-// The handler's own CPU is a difference of a few µs: six rounds keep its ratios within a few percent between runs.
-export const OWN_ROUNDS = Number(process.env.BENCH_OWN_ROUNDS ?? 6);
+// The handler's own CPU is a difference of a few µs, measured in short rounds: the median of 15 paired ratios.
+export const OWN_ROUNDS = Number(process.env.BENCH_OWN_ROUNDS ?? 15);
 export const N = Number(process.env.BENCH_CUSTOMERS ?? 10_000);
 export const CONNECTIONS = 4;
 
