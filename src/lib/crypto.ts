@@ -11,8 +11,9 @@ export const sha256Hex = async (text: string): Promise<string> => toHex(await cr
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let hex = "";
-  for (const byte of bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)) hex += HEX[byte];
+  for (let i = 0; i < view.length; i++) hex += HEX[view[i]!];
   return hex;
 }
 

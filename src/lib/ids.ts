@@ -13,9 +13,10 @@ export const EVENT_ID = /^webhook_event_[0-9A-Za-z]{22}$/;
 export function randomBase62(length: number): string {
   let out = "";
   while (out.length < length) {
-    for (const byte of crypto.getRandomValues(new Uint8Array(length * 2))) {
+    const bytes = crypto.getRandomValues(new Uint8Array(length * 2));
+    for (let i = 0; i < bytes.length && out.length < length; i++) {
       // 248 = 4 * 62: rejecting the rest keeps every character equally likely.
-      if (byte < 248 && out.length < length) out += ALPHABET[byte % 62];
+      if (bytes[i]! < 248) out += ALPHABET[bytes[i]! % 62];
     }
   }
   return out;
@@ -33,17 +34,13 @@ function encodeTime(ms: number): string {
 // Workers freeze the clock during a request, so many ids can share one millisecond. Within an isolate,
 // later ids in the same millisecond increment the previous random part, keeping id order = creation order.
 let lastTime = 0;
+let lastTimeText = "";
 let lastRandom = "";
 
 function increment(base62: string): string {
-  const digits = [...base62];
-  for (let i = digits.length - 1; i >= 0; i--) {
-    const next = ALPHABET.indexOf(digits[i]!) + 1;
-    if (next < 62) {
-      digits[i] = ALPHABET[next]!;
-      return digits.join("");
-    }
-    digits[i] = "0";
+  for (let i = base62.length - 1; i >= 0; i--) {
+    const next = ALPHABET.indexOf(base62[i]!) + 1;
+    if (next < 62) return `${base62.slice(0, i)}${ALPHABET[next]}${"0".repeat(base62.length - 1 - i)}`;
   }
   return randomBase62(RANDOM_LENGTH); // unreachable in practice: 62^14 ids in one millisecond
 }
@@ -53,9 +50,10 @@ export function newId(prefix: string, now: number): string {
     lastRandom = increment(lastRandom);
   } else {
     lastTime = now;
+    lastTimeText = encodeTime(now);
     lastRandom = randomBase62(RANDOM_LENGTH);
   }
-  return `${prefix}${encodeTime(lastTime)}${lastRandom}`;
+  return `${prefix}${lastTimeText}${lastRandom}`;
 }
 
 export const newCustomerId = (now: number) => newId("cus_", now);
@@ -69,7 +67,14 @@ export function idTime(id: string): number {
 
 /** ISO 8601 UTC to the second, as the contract writes times: `2024-01-15T10:30:00Z`. */
 // `YYYY-MM-DDTHH:MM:SS` is the first 19 characters of toISOString() for every year 0 to 9999; slicing is cheaper than a regex.
-export const isoSeconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+// A request's writes ask for the same second several times (the row, its event): the last answer is kept.
+let isoSecond = NaN;
+let isoText = "";
+export function isoSeconds(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) [isoSecond, isoText] = [second, `${new Date(ms).toISOString().slice(0, 19)}Z`];
+  return isoText;
+}
 
 /** What isoSeconds() writes, as the response schemas (and so the OpenAPI document) state every `createdAt`. */
 export const IsoSecondsSchema = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/), v.metadata({ format: "date-time" }));
