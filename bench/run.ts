@@ -14,12 +14,12 @@ import { OUT, stopAll } from "./shared/processes";
 const USAGE = `Usage: npm run bench [-- --scale | --shards | --move | --primitives | --own | --profile <scenario> [--target before|after]]
 
   (default)   HTTP under wrangler dev beside a baseline Worker, the handler's own CPU (this code and the code before the
-              request-path redesign, side by side), the deploy bundle. About 4 minutes; writes bench/RESULTS.md.
+              request-path redesign, side by side), the deploy bundle. About 5 minutes; writes bench/RESULTS.md.
   --scale     list and get at 1,000 vs 200,000 customers, and the query plans.
   --shards    create throughput over HTTP with two accounts on one shard vs on two shards.
   --move      account:move of 10,000 and 100,000 customers: copy rows per second and the refused-write window.
   --primitives  what the platform's building blocks cost (Request, Response, headers, hashing, ...), µs per call.
-  --own       only the handler's own CPU, before and after (about a minute; prints, writes nothing).
+  --own       only the handler's own CPU, before and after (about 2 minutes; prints, writes nothing).
   --profile   V8 sampling profile of one harness scenario (get, list, create, create-keyed, replay, update, delete, ...).
 Environment: BENCH_MOVE_SIZES (--move, default 10000,100000), BENCH_SECONDS (per scenario per round, default 5), BENCH_ROUNDS (default 2), BENCH_CUSTOMERS (default 10000),
 BENCH_OWN_ROUNDS (the own-CPU rounds, default 6), BENCH_SCENARIOS (--own: a comma-separated subset, e.g. get,create), BENCH_BEFORE (the commit of the
