@@ -4,7 +4,7 @@
 // committed, and a keyed write costs one round trip like any other.
 import { StatusError } from "itty-router";
 import type { ApiRequest, Caller, Env, IdempotentWrite, RouteRequest } from "../env";
-import { hmacSha256, toHex } from "../lib/crypto";
+import { hmacSha256Hex } from "../lib/crypto";
 import { primary, uniqueViolation } from "./database";
 import { fail } from "../lib/errors";
 import { toErrorResponse } from "./errors";
@@ -36,12 +36,12 @@ const canonicalPath = (pathname: string) => pathname.replace(/\/+$/, "") || "/";
  * Route stage, after the body is read: checks the header and fingerprints the request, without a D1 read. The key is
  * settled in the write's own batch (idempotency.repository.ts): a replay or a 409 costs the same one round trip.
  */
-export function idempotency(request: RouteRequest, env: Env): void {
+export async function idempotency(request: RouteRequest, env: Env): Promise<void> {
   const key = request.headers.get("Idempotency-Key");
   if (key === null) return;
   if (!IDEMPOTENCY_KEY.test(key)) fail(400, "The Idempotency-Key header must be 1 to 64 printable ASCII characters.");
   const request_ = `${request.method} ${canonicalPath(request.pathname)}\n${JSON.stringify(request.input ?? null)}`;
-  request.idempotency = { key, fingerprint: toHex(hmacSha256(fingerprintSecret(env), request_)), createdAt: request.receivedAt };
+  request.idempotency = { key, fingerprint: await hmacSha256Hex(fingerprintSecret(env), request_), createdAt: request.receivedAt };
 }
 
 /**
