@@ -21,6 +21,9 @@ export default defineConfig({
           TEST_AUTH_RATE_LIMITER: { namespace_id: "1004", simple: { limit: 10, period: 10 } },
           // Test files share one address; the per-address limit has its own tests with TEST_AUTH_RATE_LIMITER.
           AUTH_RATE_LIMITER: { namespace_id: "1003", simple: { limit: 1_000_000, period: 10 } },
+          // Long generated runs (SCHEMA_RUNS, FUZZ_RUNS) send thousands of requests a minute with one key; the
+          // per-account limit has its own tests with TEST_RATE_LIMITER.
+          RATE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 10 } },
         },
       },
     })),
