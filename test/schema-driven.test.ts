@@ -7,8 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import openapi from "../openapi.json";
 import { call, createCustomer, newKey } from "./helpers";
 
-// `SCHEMA_RUNS=1000 npm run test:unit -- test/schema-driven.test.ts` for a long run (about 15 minutes here:
-// a generated create can take 0.4 s).
+// `SCHEMA_RUNS=1000 npm run test:unit -- test/schema-driven.test.ts` for a long run.
 const RUNS = Number(env.SCHEMA_RUNS) || 60;
 const TIMEOUT = Math.max(120_000, RUNS * 1_000);
 type Schema = Record<string, any>;
@@ -22,7 +21,9 @@ function text(s: Schema): fc.Arbitrary<string> {
   const min = s.minLength ?? 0;
   const max = s.maxLength ?? (s.pattern ? Infinity : 30); // a pattern bounds its own length
   const source = s.pattern
-    ? fc.stringMatching(new RegExp(withoutLookaheads(s.pattern)), { size: max > 100 ? "medium" : "small" })
+    // Medium-sized strings for long fields, unless the pattern has a lookahead: the email's (a local part of at most 64)
+    // refused 99% of medium candidates, 0.2 s per value; small ones still average 69 characters.
+    ? fc.stringMatching(new RegExp(withoutLookaheads(s.pattern)), { size: max > 100 && withoutLookaheads(s.pattern) === s.pattern ? "medium" : "small" })
     : fc.string({ unit: "grapheme", minLength: min, maxLength: Math.min(max, 30) });
   const full = s.pattern ? new RegExp(s.pattern) : null;
   const excluded: unknown[] = s.not?.enum ?? [];
