@@ -37,20 +37,18 @@ export async function handlerCpu(): Promise<Map<string, Own>> {
   const trips = new Map<string, Trips>();
   for (let round = 0; round < OWN_ROUNDS + 1; round++) {
     for (const [name, target] of round % 2 ? [...runs].reverse() : runs) {
-      const n = OWN_CALLS;
       const before = cpuMs(harness.pid);
       // Each scenario (and its baseline) runs in its own pair of isolates.
       const isolate = name.replace(/^baseline:/, "");
-      const response = await fetch(`${harness.url(target as HarnessTarget, isolate)}/run?scenario=${name}&n=${n}`);
+      const response = await fetch(`${harness.url(target as HarnessTarget, isolate)}/run?scenario=${name}&n=${OWN_CALLS}`);
       const body = (await response.json()) as { primaryTripsPerRequest?: number; replicaTripsPerRequest?: number };
       if (!response.ok) throw new Error(`harness ${name} (${target}): ${JSON.stringify(body)}`);
-      if (round > 0) perRequest.get(`${name}/${target}`)!.push(((cpuMs(harness.pid) - before) * 1000) / n); // round 0 warms up
+      if (round > 0) perRequest.get(`${name}/${target}`)!.push(((cpuMs(harness.pid) - before) * 1000) / OWN_CALLS); // round 0 warms up
       if (body.primaryTripsPerRequest !== undefined) trips.set(`${name}/${target}`, { primary: body.primaryTripsPerRequest, replica: body.replicaTripsPerRequest ?? 0 });
     }
     process.stderr.write(".");
   }
   harness.stop();
-  if (process.env.BENCH_VERBOSE) for (const [k, xs] of perRequest) console.error(k.padEnd(24), xs.map((x) => x.toFixed(1)).join(" "));
   const result = new Map<string, Own>();
   for (const name of OWN_SCENARIOS) {
     const [base, after, before] = [`baseline:${name}/after`, `${name}/after`, `${name}/before`].map((k) => perRequest.get(k)!);

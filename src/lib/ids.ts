@@ -72,7 +72,10 @@ let isoSecond = NaN;
 let isoText = "";
 export function isoSeconds(ms: number): string {
   const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) [isoSecond, isoText] = [second, `${new Date(ms).toISOString().slice(0, 19)}Z`];
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoText = `${new Date(ms).toISOString().slice(0, 19)}Z`;
+  }
   return isoText;
 }
 

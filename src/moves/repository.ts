@@ -6,13 +6,13 @@ import { shardDatabase } from "../lib/shards";
 
 type Row = Record<string, unknown>;
 
-/** The account's tables, each with its key within the account (after testmode), in the order they are copied. */
+/** The account's tables, each with its key column within the account (after testmode), in the order they are copied. */
 export const TABLES = [
-  { name: "customers", key: ["id"] },
-  { name: "customer_tombstones", key: ["id"] },
-  { name: "idempotency_keys", key: ["key"] },
-  { name: "webhook_endpoints", key: ["id"] },
-  { name: "webhook_events", key: ["id"] },
+  { name: "customers", key: "id" },
+  { name: "customer_tombstones", key: "id" },
+  { name: "idempotency_keys", key: "key" },
+  { name: "webhook_endpoints", key: "id" },
+  { name: "webhook_events", key: "id" },
 ] as const;
 /** Attempts belong to events: copied with each page of events, removed with them. */
 const ATTEMPTS = "webhook_attempts";
@@ -108,7 +108,7 @@ export async function copyPages(env: Env, from: number, to: number, accountId: s
   let copied = move.copied;
   while (tableIndex < TABLES.length && Date.now() < deadline) {
     const table = TABLES[tableIndex]!;
-    const key = table.key[0];
+    const { key } = table;
     const after = last ? `AND (testmode, ${key}) > (?, ?)` : "";
     const rows = (await source.prepare(`SELECT * FROM ${table.name} WHERE account_id = ? ${after} ORDER BY testmode, ${key} LIMIT ${PAGE}`)
       .bind(accountId, ...(last ?? [])).all<Row>()).results;
@@ -146,14 +146,12 @@ export async function applyChanges(env: Env, from: number, to: number, accountId
   const changes = (await source.prepare("SELECT seq, table_name, pk FROM account_changes WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?")
     .bind(accountId, move.applied_seq, CHANGES_PAGE).all<{ seq: number; table_name: string; pk: string }>()).results;
   if (changes.length) {
-    const distinct = [...new Map(changes.map((c) => [`${c.table_name}|${c.pk}`, c])).values()];
-    const reads = await source.batch<Row>(distinct.map((c) => source.prepare(`SELECT * FROM ${c.table_name} WHERE ${whereKey(c.table_name)}`)
-      .bind(...keyParams(c.table_name, accountId, JSON.parse(c.pk) as unknown[]))));
+    const distinct = [...new Map(changes.map((c) => [`${c.table_name}|${c.pk}`, c])).values()]
+      .map((c) => ({ table: c.table_name, where: whereKey(c.table_name), params: keyParams(c.table_name, accountId, JSON.parse(c.pk) as unknown[]) }));
+    const reads = await source.batch<Row>(distinct.map((c) => source.prepare(`SELECT * FROM ${c.table} WHERE ${c.where}`).bind(...c.params)));
     const writes = distinct.flatMap((c, i) => {
       const row = reads[i]!.results[0];
-      return row
-        ? upserts(target, c.table_name, [row])
-        : [target.prepare(`DELETE FROM ${c.table_name} WHERE ${whereKey(c.table_name)}`).bind(...keyParams(c.table_name, accountId, JSON.parse(c.pk) as unknown[]))];
+      return row ? upserts(target, c.table, [row]) : [target.prepare(`DELETE FROM ${c.table} WHERE ${c.where}`).bind(...c.params)];
     });
     await target.batch(writes);
     await setMove(env, from, accountId, { applied_seq: changes.at(-1)!.seq });
