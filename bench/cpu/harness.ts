@@ -83,6 +83,12 @@ export const primitives: Record<string, () => unknown> = {
     const request = scenarios.create!.request(0);
     return JSON.parse(new TextDecoder().decode(await request.arrayBuffer()));
   },
+  "body bytes: strict UTF-8 decode (fatal TextDecoder)": () => strict.decode(bodyBytes),
+  "body text: JSON.parse": () => JSON.parse(bodyText),
+  "new Request with a JSON body, request.json()": () => scenarios.create!.request(0).json(),
+  "new Request with a JSON body, arrayBuffer only": () => scenarios.create!.request(0).arrayBuffer(),
+  "new Request with a JSON body, request.text()": () => scenarios.create!.request(0).text(),
+  "new Request with a JSON body, not read": () => scenarios.create!.request(0),
   "SHA-256 hex of a key (WebCrypto, as the Worker does)": () => sha256Hex(KEY),
   "SHA-256 hex of a key (node:crypto, for comparison)": () => createHash("sha256").update(KEY).digest("hex"),
   "new URL": () => new URL(one),
@@ -91,6 +97,9 @@ export const primitives: Record<string, () => unknown> = {
   "crypto.randomUUID": () => crypto.randomUUID(),
 };
 const primitiveRequest = new Request(one, { headers: auth });
+const bodyText = '{"email":"new1@example.com","metadata":{"plan":"pro"}}';
+const bodyBytes = new TextEncoder().encode(bodyText);
+const strict = new TextDecoder("utf-8", { fatal: true });
 
 /** The harness Worker for one target: `/run?scenario=<name>&n=<count>`. */
 export const harnessFor = (handler: unknown, fingerprint?: Fingerprint) => ({
