@@ -1,4 +1,5 @@
 // Route stage for writes: the JSON object body, read once with every size and encoding rule applied.
+import { StatusError } from "itty-router";
 import type { ApiRequest } from "../env";
 import { fail } from "../lib/errors";
 
@@ -26,7 +27,14 @@ export async function readBody(request: ApiRequest): Promise<void> {
   if (mediaType === undefined || !JSON_TYPES.has(mediaType)) fail(415, "The Content-Type must be application/json.");
   if (Number(declared) > MAX_BODY_BYTES) tooLarge();
   // With a declared length the runtime reads exactly that much; only a chunked body is counted as it streams.
-  const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body!);
+  let bytes: Uint8Array;
+  try {
+    bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body!);
+  } catch (err) {
+    if (err instanceof StatusError) throw err; // the 413 of a streamed body
+    // The client went away (or broke the stream) before its body ended: its fault, not a server error to log.
+    fail(400, "The request body ended before it was complete.");
+  }
   if (bytes.byteLength === 0 && emptyIsObject) {
     request.input = {};
     return;

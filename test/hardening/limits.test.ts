@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { call, expectError, newKey } from "../helpers";
+import { describe, expect, it, vi } from "vitest";
+import { call, callWithEnv, expectError, newKey } from "../helpers";
 
 describe("absurd sizes and slow bodies", () => {
   it("answers a huge Authorization header with 401, and a huge non-key one with 403", async () => {
@@ -41,6 +41,33 @@ describe("absurd sizes and slow bodies", () => {
       },
     });
     await expectError(await call("/v1/customers", { key, body, headers: { "Content-Type": "application/json" } }), 413);
+  });
+
+  it("answers a body whose sender breaks off mid-way with a 400, not a 500 and an error log, and writes nothing", async () => {
+    const { key } = await newKey();
+    const errors: unknown[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args) => void errors.push(args));
+    try {
+      for (const declared of [undefined, "200"]) {
+        let sent = false;
+        const body = new ReadableStream({
+          pull(controller) {
+            if (sent) return controller.error(new Error("Network connection lost."));
+            sent = true;
+            controller.enqueue(new TextEncoder().encode('{"email":"broken-off@example.com","meta'));
+          },
+        });
+        const headers = { "Content-Type": "application/json", ...(declared ? { "Content-Length": declared } : {}) };
+        // Called directly: through the fetch export, a broken stream reaches the Worker as a short body instead.
+        const response = await callWithEnv({}, "/v1/customers", { key, body, headers });
+        await expectError(response, 400, "The request body ended before it was complete.");
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors).toEqual([]);
+    const list = (await (await call("/v1/customers", { key })).json()) as { data: unknown[] };
+    expect(list.data).toEqual([]);
   });
 
   it("refuses a declared Content-Length over the limit before reading", async () => {
