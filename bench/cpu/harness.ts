@@ -15,6 +15,8 @@ const KEY = "test_benchbenchbenchbenchbenchbenchbench";
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 
 const replayBody = `{"email":"replay@example.com","metadata":{"plan":"pro"}}`;
+/** A create's body: the create scenario sends it, and --primitives decodes and parses it alone. */
+const createBody = (i: number) => `{"email":"new${i}@example.com","metadata":{"plan":"pro"}}`;
 
 /** The IDEMPOTENCY_SECRET of the harness; each target says how it fingerprints a request (a keyed HMAC since then). */
 export const BENCH_IDEMPOTENCY_SECRET = "bench-only-idempotency-fingerprint-secret";
@@ -54,7 +56,7 @@ export const scenarios: Record<string, { status: number; request: (i: number) =>
   list: { status: 200, request: () => new Request(`${base}/v1/customers?limit=10`, { headers: auth }) },
   "list-deep": { status: 200, request: () => new Request(`${base}/v1/customers?startingAfter=${customerRow(9000).id}&limit=10`, { headers: auth }) },
   "list-email": { status: 200, request: () => new Request(`${base}/v1/customers?email=customer1%40example.com`, { headers: auth }) },
-  create: { status: 201, request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"new${i}@example.com","metadata":{"plan":"pro"}}`)) },
+  create: { status: 201, request: (i) => new Request(`${base}/v1/customers`, send("POST", createBody(i))) },
   "create-keyed": {
     status: 201,
     request: (i) => new Request(`${base}/v1/customers`, send("POST", `{"email":"keyed${i}@example.com","metadata":{"plan":"pro"}}`, { "Idempotency-Key": `bench-${i}` })),
@@ -97,7 +99,7 @@ export const primitives: Record<string, () => unknown> = {
   "crypto.randomUUID": () => crypto.randomUUID(),
 };
 const primitiveRequest = new Request(one, { headers: auth });
-const bodyText = '{"email":"new1@example.com","metadata":{"plan":"pro"}}';
+const bodyText = createBody(1);
 const bodyBytes = new TextEncoder().encode(bodyText);
 const strict = new TextDecoder("utf-8", { fatal: true });
 
