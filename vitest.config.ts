@@ -34,5 +34,9 @@ export default defineConfig({
     setupFiles: ["./test/setup.ts"],
     // Logs of passing tests are noise; a failing test shows its own.
     silent: "passed-only",
+    // No test depends on finishing within a few seconds: on a busy 2-core machine a test that takes 4 s alone takes
+    // 7 or more. A test that hangs still fails, after a minute.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });
