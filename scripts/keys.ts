@@ -74,7 +74,12 @@ export async function replaceLocalKey(tool: "dev" | "listen", options: { account
   const key = await createKey(options);
   if (previous) {
     const stored = readStored(KEY_PREFIX + previous, options);
-    if (stored && !stored.revokedAt) kv(["put", KEY_PREFIX + previous, JSON.stringify({ ...stored, revokedAt: new Date().toISOString() })], options);
+    if (stored && !stored.revokedAt) {
+      // The marker first, as key:revoke does: a move rewriting the record meanwhile re-applies it (src/moves/keys.ts).
+      const revokedAt = new Date().toISOString();
+      kv(["put", REVOKED_PREFIX + previous, revokedAt], options);
+      kv(["put", KEY_PREFIX + previous, JSON.stringify({ ...stored, revokedAt })], options);
+    }
   }
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ ...minted, [slot]: await sha256Hex(key) }, null, 2));

@@ -32,7 +32,7 @@ async function seededAccount(customers = 230) {
   return { key, accountId, ids, keyed: (await keyed.json()) as { id: string } };
 }
 
-async function runMove(id: string, params: { accountId: string; to: number; stopAfter?: "copy" | "cutover" }, status: "complete" | "errored" = "complete") {
+async function runMove(id: string, params: { accountId: string; to: number; stopAfter?: string }, status: "complete" | "errored" = "complete") {
   const instance = await introspectWorkflowInstance(env.ACCOUNT_MOVE, id);
   try {
     await instance.modify(async (m) => m.disableSleeps());

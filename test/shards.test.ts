@@ -58,7 +58,7 @@ describe("shards", () => {
   it("refuse writes with 503 and Retry-After during a move's cutover (the shard's own triggers), and keep serving reads", async () => {
     const { key, accountId } = await newKey({ shard: 1 });
     const customer = await createCustomer(key, { email: "moving@example.com" });
-    await env.DB_1.prepare("INSERT INTO account_moves (account_id, target_shard, state, phase, started_at) VALUES (?, 0, 'cutover', 'cutover', ?)").bind(accountId, Date.now()).run();
+    await env.DB_1.prepare("INSERT INTO account_moves (account_id, target_shard, state, phase, started_at, lease_until) VALUES (?, 0, 'cutover', 'cutover', ?, ?)").bind(accountId, Date.now(), Date.now() + 60_000).run();
     expect((await call("/v1/customers", { key })).status).toBe(200);
     expect((await call(`/v1/customers/${customer.id}`, { key })).status).toBe(200);
     for (const [method, path, json] of [["POST", "/v1/customers", { email: "x@example.com" }], ["PATCH", `/v1/customers/${customer.id}`, { name: "x" }], ["DELETE", `/v1/customers/${customer.id}`, undefined]] as const) {

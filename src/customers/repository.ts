@@ -280,7 +280,8 @@ export async function deleteCustomer(
   ]);
   const { stored, rest } = splitKeyResults(results, record);
   if (stored) return { stored };
-  if (rest[1]!.meta.changes === 1) return { ok: true, deliver: shouldDeliver(results) };
+  // D1's count includes rows the shard's triggers wrote (a move's change log): at most one tombstone is inserted.
+  if (rest[1]!.meta.changes > 0) return { ok: true, deliver: shouldDeliver(results) };
   // Not found, a failed If-Match, or a concurrent delete that got there first (then: not found).
   return { failed: whyUnchanged(rest[0]!.results[0] as { etag: string } | undefined, ifMatch, "not_found") };
 }

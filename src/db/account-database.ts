@@ -1,17 +1,20 @@
 // The database of one account, wherever it is. Every batch (and every single statement, sent as a batch of one) gets a
 // first statement that reads the account's move record on the shard it runs on, in the same round trip:
-//  - no record, or `copying`: the shard holds the account; the results are its own;
-//  - `cutover` (a move's last seconds): reads are served, writes are refused by the shard's triggers: 503;
-//  - `moved`: the shard holds a dead copy; whatever was asked runs again on the target shard, and this isolate
-//    remembers the forward for the account's next requests. Inserts and updates on the dead copy are refused by the
-//    triggers, so nothing is ever written there (a delete only removes dead rows).
-// A request routed by a stale key record is therefore served by the right shard, never by the old copy.
+//  - no record, `copying` or `cutover`: the shard is the account's home; the results are its own. In a cutover, while
+//    its lease runs, the shard's triggers refuse writes: 503 with Retry-After;
+//  - `moved`: the shard holds a dead copy; whatever was asked runs again on the target shard;
+//  - `incoming` (or `filling`): the shard holds a copy being built; whatever was asked runs again on the source.
+//    Writes on either are refused by the triggers, so nothing is ever written there by a request.
+// This isolate remembers each forward for the account's next requests. A request routed by a stale key record or
+// forward therefore costs a hop, never a read or write elsewhere. Forwarding cannot loop: a shard already visited is
+// never asked again. The one moment two records point at each other (the source says `moved`, the target still says
+// `incoming`) is a committed move whose target was not settled yet: the request settles it, and is served there.
 import { StatusError } from "itty-router";
 import type { Env } from "../env";
 import { shardDatabase } from "../lib/shards";
 import type { Database } from "./query";
 
-const MOVE = "SELECT state, target_shard FROM account_moves WHERE account_id = ?";
+const MOVE = "SELECT state, target_shard, source_shard, move_id FROM account_moves WHERE account_id = ?";
 /** Where accounts went, as this isolate has learnt from the shards it asked (accountId → shard). */
 const forwards = new Map<string, number>();
 
@@ -19,9 +22,15 @@ const forwards = new Map<string, number>();
 export const shardOf = (accountId: string, recorded: number) => forwards.get(accountId) ?? recorded;
 
 interface Move {
-  state: "copying" | "cutover" | "moved";
+  state: "copying" | "cutover" | "moved" | "incoming" | "filling";
   target_shard: number;
+  source_shard: number | null;
+  move_id: string;
 }
+
+/** Where a record sends the account's requests: nowhere (the shard is home), or another shard. */
+const forwardOf = (move: Move | undefined): number | null =>
+  move?.state === "moved" ? move.target_shard : move?.state === "incoming" || move?.state === "filling" ? move.source_shard : null;
 
 /** A statement as repositories build it; it is prepared on whichever shard ends up running it. */
 class AccountStatement {
@@ -72,7 +81,8 @@ export class AccountDatabase implements Database {
 
   async batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
     const own = statements as unknown as AccountStatement[];
-    for (let hop = 0; hop < 4; hop++) {
+    const visited = new Map<number, Move | undefined>();
+    for (let attempt = 0; attempt < 8; attempt++) {
       const session = this.session;
       let move: Move | undefined;
       try {
@@ -80,7 +90,7 @@ export class AccountDatabase implements Database {
         const results = await session.batch<T>(prepared);
         if ("getBookmark" in session) this.latestBookmark = session.getBookmark();
         move = results[0]!.results[0] as Move | undefined;
-        if (!move || move.state !== "moved") return results.slice(1);
+        if (forwardOf(move) === null) return results.slice(1);
       } catch (err) {
         if (this.constraint !== null && this.constraint !== "first-primary" && isBookmarkRefused(err)) {
           // A bookmark this shard never issued (another shard's, from before a move): read from the primary, which
@@ -91,18 +101,35 @@ export class AccountDatabase implements Database {
         }
         if (!isMoved(err)) throw err;
         move = (await shardDatabase(this.env, this.shard).prepare(MOVE).bind(this.accountId).first<Move>()) ?? undefined;
-        if (move?.state === "cutover") {
-          throw new StatusError(503, {
-            message: "This account is being moved between databases; writes resume within seconds.",
-            headers: { "Retry-After": String(CUTOVER_RETRY_SECONDS) },
-          });
-        }
-        if (move?.state !== "moved") continue; // the cutover ended (or was undone) meanwhile: try again here
+        if (move?.state === "cutover") throw busy();
+        if (forwardOf(move) === null) continue; // the cutover's lease ended (or was given back) meanwhile: try again here
       }
-      forwards.set(this.accountId, move.target_shard);
-      this.shard = move.target_shard;
-      this.session = this.open();
+      visited.set(this.shard, move);
+      const next = forwardOf(move)!;
+      if (visited.has(next)) {
+        // The records point at each other: a committed move (the source says moved) whose target still says incoming.
+        const [a, b] = [move!, visited.get(next)];
+        const target = a.state === "moved" ? next : b?.state === "moved" ? this.shard : null;
+        if (target === null || a.move_id !== b?.move_id) throw busy();
+        await shardDatabase(this.env, target).prepare("DELETE FROM account_moves WHERE account_id = ? AND move_id = ? AND state = 'incoming'").bind(this.accountId, a.move_id).run();
+        visited.clear();
+        this.goTo(target);
+        continue;
+      }
+      this.goTo(next);
     }
-    throw new Error(`Account ${this.accountId}: too many forwards between shards`);
+    throw busy();
+  }
+
+  private goTo(shard: number) {
+    forwards.set(this.accountId, shard);
+    this.shard = shard;
+    this.session = this.open();
   }
 }
+
+/** The account cannot be served for a moment (a cutover's lease, a move committing): the client tries again shortly. */
+const busy = () => new StatusError(503, {
+  message: "This account is being moved between databases; writes resume within seconds.",
+  headers: { "Retry-After": String(CUTOVER_RETRY_SECONDS) },
+});

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 
 export const customers = sqliteTable(
   "customers",
@@ -123,20 +123,45 @@ export const webhookAttempts = sqliteTable(
 // `target_shard` (src/db/account-database.ts). The row stays as the forwarding record.
 export const accountMoves = sqliteTable("account_moves", {
   accountId: text("account_id").primaryKey(),
+  // The move this shard takes part in, from source_shard to target_shard (README, "Moving an account"). `state` is this
+  // shard's part: the source is `copying` (home, writes logged), `cutover` (home, writes refused until lease_until) or
+  // `moved` (forwards to the target); the target is `incoming` (its copy is being built; forwards to the source) or,
+  // inside one of the move's own batches, `filling`. A target's record is deleted when the move commits: it is home.
   targetShard: integer("target_shard").notNull(),
-  state: text("state", { enum: ["copying", "cutover", "moved"] }).notNull(),
+  sourceShard: integer("source_shard"),
+  state: text("state", { enum: ["copying", "cutover", "moved", "incoming", "filling"] }).notNull(),
+  // Which move (stable across takeovers) and which Workflow instance runs it now (its fencing token), with its last
+  // sign of life: a second instance refuses to start while the owner is alive, and takes over a dead one.
+  moveId: text("move_id").notNull().default(""),
+  owner: text("owner").notNull().default(""),
+  heartbeatAt: integer("heartbeat_at").notNull().default(0),
+  // Writes are refused only while `state` is `cutover` and this epoch-ms time is ahead: the shard's triggers enforce it.
+  leaseUntil: integer("lease_until").notNull().default(0),
   // Progress, for `npm run account:move -- --status` and resuming: the phase, rows copied of the total, the copy's
-  // cursor (JSON: table index and last key), the last change applied.
+  // cursor (JSON: table index and last key), the last change applied, the change log's position when the content
+  // check began (the cutover compares the rows changed after it).
   phase: text("phase").notNull(),
   copied: integer("copied").notNull().default(0),
   total: integer("total").notNull().default(0),
   cursor: text("cursor").notNull().default("[0,null]"),
   appliedSeq: integer("applied_seq").notNull().default(0),
+  verifiedSeq: integer("verified_seq"),
   startedAt: integer("started_at").notNull(), // epoch ms
+  copiedAt: integer("copied_at"),
+  // A target's record before this move (a finished `moved` one, from a move away): cancel puts it back.
+  priorState: text("prior_state"),
   cutoverAt: integer("cutover_at"),
   movedAt: integer("moved_at"),
   finishedAt: integer("finished_at"),
 });
+
+/**
+ * Background work (the sweep, retention, clean-up, re-keying) touches only accounts this shard serves and that take
+ * writes now: none with a move record in any state but `copying` (a cutover for its seconds; a moved, incoming or
+ * filling copy always). `negate`: the accounts it must not touch.
+ */
+export const servedHere = (account: SQLiteColumn, negate = false) =>
+  sql`${account} ${sql.raw(negate ? "IN" : "NOT IN")} (SELECT ${accountMoves.accountId} FROM ${accountMoves} WHERE ${accountMoves.state} <> 'copying')`;
 
 export const accountChanges = sqliteTable(
   "account_changes",

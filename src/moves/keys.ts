@@ -1,11 +1,12 @@
 // A moved account's key records, pointed at its new shard. The shard in a record is a routing hint (the old shard
-// forwards), so this only saves new isolates a hop. It must never undo a revocation: `key:revoke` writes a marker
-// `revoked:<hash>` before it rewrites the record, and the second pass, after KV and the key caches have settled,
-// re-applies any revocation a concurrent rewrite here may have overwritten.
+// forwards), so this only saves new isolates a hop. It must never undo a revocation: every revocation (`key:revoke`,
+// and the keys `npm run dev` and `webhooks:listen` replace) writes a marker `revoked:<hash>` before it rewrites the
+// record, and each pass re-applies any marker a concurrent rewrite here may have overwritten. The workflow runs it
+// twice, the second time after KV and the key caches have settled.
 import type { Env } from "../env";
 import { accountIndexKey, KEY_PREFIX, REVOKED_PREFIX, type StoredKey } from "../lib/api-keys";
 
-export async function pointKeysAt(env: Env, accountId: string, shard: number, recheckRevocations: boolean): Promise<number> {
+export async function pointKeysAt(env: Env, accountId: string, shard: number): Promise<number> {
   const prefix = accountIndexKey(accountId, "");
   let changed = 0;
   let cursor: string | undefined;
@@ -15,7 +16,7 @@ export async function pointKeysAt(env: Env, accountId: string, shard: number, re
       const hash = name.slice(prefix.length);
       const stored = await env.API_KEYS.get<StoredKey>(KEY_PREFIX + hash, "json");
       if (!stored) continue;
-      const revokedAt = recheckRevocations && !stored.revokedAt ? await env.API_KEYS.get(REVOKED_PREFIX + hash) : null;
+      const revokedAt = stored.revokedAt ? null : await env.API_KEYS.get(REVOKED_PREFIX + hash);
       if (stored.shard === shard && !revokedAt) continue;
       await env.API_KEYS.put(KEY_PREFIX + hash, JSON.stringify({ ...stored, shard, ...(revokedAt ? { revokedAt } : {}) }));
       changed++;

@@ -3,7 +3,7 @@
 // before, the batch changes nothing and answers the stored record instead. One round trip, replays included.
 import { and, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { bind, build, p, scope, type Database } from "../db/query";
-import { accountMoves, idempotencyKeys } from "../db/schema";
+import { idempotencyKeys, servedHere } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 
 /** How long an Idempotency-Key is remembered. */
@@ -26,9 +26,8 @@ const findRecord = build
   .toSQL();
 // An expired record of the same key must not block the key's reuse, even before the cron removes it.
 const deleteExpiredKey = build.delete(idempotencyKeys).where(and(keyInScope, lt(idempotencyKeys.createdAt, p("expiredBefore")))).toSQL();
-// The cron's clean-up skips an account in a move's cutover (its rows are frozen for those seconds).
-const deleteExpiredKeys = build.delete(idempotencyKeys).where(and(lt(idempotencyKeys.createdAt, p("expiredBefore")),
-  sql`${idempotencyKeys.accountId} NOT IN (SELECT ${accountMoves.accountId} FROM ${accountMoves} WHERE ${accountMoves.state} = 'cutover')`)).toSQL();
+// The cron's clean-up skips an account in a move's cutover (its rows are frozen for those seconds) or a copy of one.
+const deleteExpiredKeys = build.delete(idempotencyKeys).where(and(lt(idempotencyKeys.createdAt, p("expiredBefore")), servedHere(idempotencyKeys.accountId))).toSQL();
 // Kept only if the statement just before it in the batch changed a row: the record exists exactly when this request's
 // own write applied (never because of a concurrent request's).
 const recordIfChanged = build.insert(idempotencyKeys).select(

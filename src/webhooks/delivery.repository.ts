@@ -2,18 +2,12 @@
 // state, the endpoint it is bound to, its attempts.
 import { and, asc, eq, lt, lte, sql } from "drizzle-orm";
 import { bind, build, p, scope, type Database, type Scope } from "../db/query";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { accountMoves, webhookAttempts, webhookEndpoints, webhookEvents } from "../db/schema";
+import { servedHere, webhookAttempts, webhookEndpoints, webhookEvents } from "../db/schema";
 import { endpointColumns, toEndpointRow, type StoredEndpoint } from "./endpoints/repository";
 
 const isEvent = and(eq(webhookEvents.id, p("eventId")), eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")));
 const stillPending = and(eq(webhookEvents.id, p("eventId")), eq(webhookEvents.delivery, "pending"));
 
-/** The account is not in a move's cutover or moved away from this shard. */
-export const notMoving = (account: SQLiteColumn) => sql`${account} NOT IN (SELECT ${accountMoves.accountId} FROM ${accountMoves} WHERE ${accountMoves.state} IN ('cutover', 'moved'))`;
-/** The account is (`negate`: is not) outside a move's cutover. */
-export const notInCutover = (account: SQLiteColumn, negate = false) =>
-  sql`${account} ${sql.raw(negate ? "IN" : "NOT IN")} (SELECT ${accountMoves.accountId} FROM ${accountMoves} WHERE ${accountMoves.state} = 'cutover')`;
 
 const queries = {
   // The attempt is taken before it is made: only a pending event that is due, and only once. Two messages for one
@@ -36,20 +30,20 @@ const queries = {
     .where(stillPending).toSQL(),
   // Its endpoint is gone: nothing is sent, and the claimed attempt was never made.
   noEndpoint: build.update(webhookEvents).set({ delivery: "none", attempts: sql`${webhookEvents.attempts} - 1` }).where(stillPending).toSQL(),
-  // Never the events of an account this shard gave away (or is giving away right now): the old copy sends nothing.
+  // Never the events of an account this shard does not serve (a copy: moved away, or being built): it sends nothing.
   overdue: build.select({ id: webhookEvents.id, accountId: webhookEvents.accountId, testmode: webhookEvents.testmode })
-    .from(webhookEvents).where(and(eq(webhookEvents.delivery, "pending"), lt(webhookEvents.nextAttemptAt, p("cutoff")), notMoving(webhookEvents.accountId)))
+    .from(webhookEvents).where(and(eq(webhookEvents.delivery, "pending"), lt(webhookEvents.nextAttemptAt, p("cutoff")), servedHere(webhookEvents.accountId)))
     .orderBy(asc(webhookEvents.nextAttemptAt)).limit(p("limit")).toSQL(),
   // Due now, so the message the sweep sends can claim it; not overdue again for a whole grace period.
   markEnqueued: build.update(webhookEvents).set({ nextAttemptAt: sql`${p("now")}` }).where(stillPending).toSQL(),
-  // Retention skips an account in a move's cutover (its rows are frozen for those seconds); the next run takes them.
-  deleteOldEvents: build.delete(webhookEvents).where(and(lt(webhookEvents.createdAt, p("cutoff")), notInCutover(webhookEvents.accountId))).toSQL(),
+  // Retention skips an account in a move's cutover (its rows are frozen for those seconds) or a copy of one.
+  deleteOldEvents: build.delete(webhookEvents).where(and(lt(webhookEvents.createdAt, p("cutoff")), servedHere(webhookEvents.accountId))).toSQL(),
   deleteOldAttempts: build.delete(webhookAttempts).where(and(lt(webhookAttempts.at, p("cutoff")),
-    sql`${webhookAttempts.eventId} NOT IN (SELECT ${webhookEvents.id} FROM ${webhookEvents} WHERE ${notInCutover(webhookEvents.accountId, true)})`)).toSQL(),
+    sql`${webhookAttempts.eventId} NOT IN (SELECT ${webhookEvents.id} FROM ${webhookEvents} WHERE ${servedHere(webhookEvents.accountId, true)})`)).toSQL(),
   // Re-keying: endpoints after `after` (by id), a page at a time; and the write that replaces their ciphertexts only
   // if nobody changed them meanwhile.
   endpointsAfter: build.select({ id: webhookEndpoints.id, secret: webhookEndpoints.secret, previousSecret: webhookEndpoints.previousSecret })
-    .from(webhookEndpoints).where(sql`${webhookEndpoints.id} > ${p("after")}`)
+    .from(webhookEndpoints).where(and(sql`${webhookEndpoints.id} > ${p("after")}`, servedHere(webhookEndpoints.accountId)))
     .orderBy(asc(webhookEndpoints.id)).limit(p("limit")).toSQL(),
   reseal: build.update(webhookEndpoints)
     .set({ secret: sql`${p("secret")}`, previousSecret: sql`${p("previousSecret")}` })

@@ -156,7 +156,7 @@ export async function updateEndpoint(
   ]);
   const { stored, rest } = splitKeyResults(results, x.idempotency);
   const row = rest[1]!.results[0] as StoredEndpoint | undefined;
-  return { stored, row: row && toEndpointRow(row), setupEvent: rest[0]!.meta.changes === 1 };
+  return { stored, row: row && toEndpointRow(row), setupEvent: rest[0]!.meta.changes > 0 }; // > 0: D1 also counts a move's change-log row
 }
 
 /** Deletes the endpoint (with the key's check and record, one round trip): the stored answer, or whether it existed. */
@@ -168,5 +168,5 @@ export async function deleteEndpoint(db: Database, caller: Caller, id: string, x
     ...(x.idempotency ? [recordAnswerIfChanged(db, caller, x.idempotency, id, x.answer)] : []),
   ]);
   const { stored, rest } = splitKeyResults(results, x.idempotency);
-  return { stored, deleted: rest[0]!.meta.changes === 1 };
+  return { stored, deleted: rest[0]!.meta.changes > 0 }; // > 0: D1 also counts a move's change-log row
 }
