@@ -15,6 +15,8 @@ export default defineConfig({
           // A fixed test key for the HMAC of idempotency fingerprints (a Worker secret in a deployment).
           IDEMPOTENCY_SECRET: "vitest-only-idempotency-fingerprint-secret",
         },
+        // A third shard, for moves to a shard other than the one a dead move was headed to.
+        d1Databases: { DB_2: "vatly-customers-2-test" },
         // A small limit for the rate-limit tests, so they spend a few requests, not hundreds.
         ratelimits: {
           TEST_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 10, period: 10 } },

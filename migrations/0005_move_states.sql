@@ -4,8 +4,10 @@ ALTER TABLE `account_moves` ADD `owner` text DEFAULT '' NOT NULL;--> statement-b
 ALTER TABLE `account_moves` ADD `heartbeat_at` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `account_moves` ADD `lease_until` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `account_moves` ADD `verified_seq` integer;--> statement-breakpoint
+ALTER TABLE `account_moves` ADD `repaired` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `account_moves` ADD `copied_at` integer;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `prior_state` text;-- What a shard does with writes to an account it has a move record for (src/moves/, README "Moving an account"):
+ALTER TABLE `account_moves` ADD `prior_state` text;--> statement-breakpoint
+-- What a shard does with writes to an account it has a move record for (src/moves/, README "Moving an account"):
 -- `refuse_write` (inserts, updates) and `refuse_delete` abort the statement with ACCOUNT_MOVED, which the Worker turns
 -- into a forward or a 503; `log` records the change for the move's catch-up. A cutover refuses writes only while its
 -- lease runs: once lease_until is past, the source is writable again (and logs), with no Workflow needed to end it.

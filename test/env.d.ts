@@ -8,6 +8,8 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       DB_1: D1Database;
+      // The third shard exists only in the tests (vitest.config.ts).
+      DB_2: D1Database;
       FUZZ_RUNS: string;
       SCHEMA_RUNS: string;
       TEST_RATE_LIMITER: RateLimit;

@@ -11,8 +11,8 @@ const countIn = async (db: D1Database, table: string, accountId: string) =>
   (await db.prepare(`SELECT count(*) AS n FROM ${table} WHERE account_id = ?`).bind(accountId).first<{ n: number }>())!.n;
 
 describe("shards", () => {
-  it("are the D1 bindings DB, DB_1, ... of wrangler.toml", () => {
-    expect(shardsOf(env)).toEqual([0, 1]);
+  it("are the D1 bindings DB, DB_1, ... of wrangler.toml (and the tests' third, DB_2)", () => {
+    expect(shardsOf(env)).toEqual([0, 1, 2]);
   });
 
   it("route every request of an account to the shard its key record names", async () => {

@@ -146,6 +146,8 @@ export const accountMoves = sqliteTable("account_moves", {
   cursor: text("cursor").notNull().default("[0,null]"),
   appliedSeq: integer("applied_seq").notNull().default(0),
   verifiedSeq: integer("verified_seq"),
+  // Rows the content checks found different on the target and copied again (0 when the copy and catch-up were exact).
+  repaired: integer("repaired").notNull().default(0),
   startedAt: integer("started_at").notNull(), // epoch ms
   copiedAt: integer("copied_at"),
   // A target's record before this move (a finished `moved` one, from a move away): cancel puts it back.

@@ -43,6 +43,7 @@ export interface MoveRecord {
   cursor: string;
   applied_seq: number;
   verified_seq: number | null;
+  repaired: number;
   started_at: number;
   copied_at: number | null;
   cutover_at: number | null;
@@ -270,7 +271,9 @@ export async function verifyPages(env: Env, from: number, to: number, accountId:
     [tableIndex, last] = next;
   }
   const done = tableIndex >= TABLES.length;
-  await setMove(env, from, accountId, owner, { cursor: JSON.stringify(done ? [TABLES.length, null] : [tableIndex, last]), ...(done ? { phase: "catching up" } : {}) });
+  await setMove(env, from, accountId, owner, {
+    cursor: JSON.stringify(done ? [TABLES.length, null] : [tableIndex, last]), repaired: move.repaired + repaired, ...(done ? { phase: "catching up" } : {}),
+  });
   return { done, repaired };
 }
 
@@ -353,7 +356,10 @@ export async function checkChanged(env: Env, from: number, to: number, accountId
   };
   const [a, b] = await Promise.all([read(from), read(to)]);
   const differing = distinct.filter((_, i) => a[i] !== b[i]);
-  if (differing.length) await copyRows(env, from, to, accountId, owner, differing);
+  if (differing.length) {
+    await copyRows(env, from, to, accountId, owner, differing);
+    await setMove(env, from, accountId, owner, { repaired: (await readMove(env, from, accountId))!.repaired + differing.length });
+  }
   return { differ: differing.map((c) => `${c.table} ${JSON.stringify(c.params.at(-1))}`), checkedTo: seq };
 }
 
@@ -363,9 +369,9 @@ export { lastSeq };
  * Takes (or renews) the cutover's lease on the source: from now until the lease ends, the source's triggers refuse the
  * account's writes, and nothing else does. Fenced like every write of the move.
  */
-export async function takeLease(env: Env, from: number, accountId: string, owner: string, now: number) {
+export async function takeLease(env: Env, from: number, accountId: string, owner: string, now: number, leaseMs = LEASE_MS) {
   const move = (await readMove(env, from, accountId))!;
-  await setMove(env, from, accountId, owner, { state: "cutover", phase: "cutover", lease_until: now + LEASE_MS, cutover_at: move.cutover_at ?? now });
+  await setMove(env, from, accountId, owner, { state: "cutover", phase: "cutover", lease_until: now + leaseMs, cutover_at: move.cutover_at ?? now });
 }
 
 /**

@@ -30,6 +30,8 @@ export interface MoveParams {
   to?: number;
   /** Cancel the account's unfinished move (before `moved`): back to exactly the state before it. */
   cancel?: boolean;
+  /** How long the cutover may refuse writes (default 5 s): the lease the source's triggers enforce. */
+  leaseSeconds?: number;
   /** Seconds to let key caches and KV settle before revocations are checked again (default 70; 0 in tests). */
   settleSeconds?: number;
   /**
@@ -50,6 +52,8 @@ const MAX_CATCH_UP_ROUNDS = 30;
 /** The rows changed since the content check are compared under the lease when this few; more are compared before. */
 const CHECK_UNDER_LEASE = 200;
 const retries = { retries: { limit: 5, delay: "1 second" as const, backoff: "exponential" as const }, timeout: "5 minutes" as const };
+/** A move that must not start (or a cancel that must not run): the instance ends with the reason as its output. */
+const refuse = (reason: string) => ({ refused: reason });
 const ALIVE = new Set(["queued", "running", "paused", "waiting", "waitingForPause"]);
 
 export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
@@ -75,6 +79,7 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
 
     if (event.payload.cancel) {
       const cancelled = await run("cancel", () => this.cancel(accountId, me));
+      if ("refused" in cancelled) return { accountId, state: "refused", reason: cancelled.refused };
       stop("cancel");
       if (cancelled.target !== null) {
         for (let page = 1; !(await run(`cancel: remove the copy ${page}`, () => removeRows(env, cancelled.target!, accountId, me, STEP_BUDGET_MS))); page++);
@@ -85,7 +90,9 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
 
     const to = event.payload.to;
     if (to === undefined || !shardsOf(env).includes(to)) throw new NonRetryableError(`Shard ${to} is not configured`);
-    const { from } = await run("locate", () => this.locate(accountId, to, me));
+    const located = await run("locate", () => this.locate(accountId, to, me));
+    if ("refused" in located) return { accountId, state: "refused", reason: located.refused };
+    const { from } = located;
     stop("locate");
     const move = async () => (await readMove(env, from, accountId))!;
 
@@ -133,7 +140,7 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
     const cutover = await run("cutover", async () => {
       const current = await move();
       if (current.state !== "moved") {
-        await takeLease(env, from, accountId, me, Date.now());
+        await takeLease(env, from, accountId, me, Date.now(), event.payload.leaseSeconds === undefined ? undefined : event.payload.leaseSeconds * 1000);
         interrupt("cutover");
         while ((await applyChanges(env, from, to, accountId, me)) > 0);
         // Content: every row changed since the check, column by column; then every table's count.
@@ -175,7 +182,7 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
       if (empty) break;
     }
     await run("finish", () => setMove(env, from, accountId, me, { phase: "done", finished_at: Date.now() }));
-    return { accountId, from, to, state: "moved", refusedMs: cutover.refusedMs };
+    return { accountId, from, to, state: "moved", refusedMs: cutover.refusedMs, repaired: (await readMove(env, from, accountId))!.repaired };
   }
 
   /** Whether the Workflow instance that owns a record still runs (an unknown one, e.g. past retention, does not). */
@@ -192,23 +199,23 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
    * The account's home and its move: an unfinished move is resumed (its owner dead: taken over; alive: refused), to
    * its own target only; otherwise a new move is claimed on the home. Unknown accounts and moves to the home fail.
    */
-  private async locate(accountId: string, to: number, me: string): Promise<{ from: number }> {
+  private async locate(accountId: string, to: number, me: string): Promise<{ from: number } | { refused: string }> {
     const env = this.env;
     const records = await readMoves(env, accountId);
     const active = records.find((r) => isUnfinishedSource(r.move));
     if (active) {
       const { move } = active;
       if (move.target_shard !== to) {
-        throw new NonRetryableError(`Account ${accountId} has an unfinished move to ${shardBinding(move.target_shard)} (${move.phase}): finish it with --to ${move.target_shard}${move.state === "moved" ? "" : " or cancel it with --cancel"} first`);
+        return refuse(`Account ${accountId} has an unfinished move to ${shardBinding(move.target_shard)} (${move.phase}): finish it with --to ${move.target_shard}${move.state === "moved" ? "" : " or cancel it with --cancel"} first`);
       }
-      if (await this.alive(move.owner, me)) throw new NonRetryableError(`Account ${accountId} is already being moved to ${shardBinding(to)} by Workflow instance ${move.owner}`);
+      if (await this.alive(move.owner, me)) return refuse(`Account ${accountId} is already being moved to ${shardBinding(to)} by Workflow instance ${move.owner}`);
       await changeOwner(env, [active.shard, to], accountId, move.owner, me);
-      if ((await readMove(env, active.shard, accountId))?.owner !== me) throw new NonRetryableError(`Account ${accountId}: another instance took this move over first`);
+      if ((await readMove(env, active.shard, accountId))?.owner !== me) return refuse(`Account ${accountId}: another instance took this move over first`);
       return { from: active.shard };
     }
     const leftover = records.find((r) => r.move.state === "incoming" || r.move.state === "filling");
     if (leftover && leftover.shard !== to) {
-      throw new NonRetryableError(`Account ${accountId}: a cancelled or failed move left a copy on ${shardBinding(leftover.shard)}; run the cancel again (--cancel) first`);
+      return refuse(`Account ${accountId}: a cancelled or failed move left a copy on ${shardBinding(leftover.shard)}; run the cancel again (--cancel) first`);
     }
     // The home: the shard without a forwarding record that holds the account's rows, else the shard its keys name.
     const candidates: number[] = [];
@@ -219,13 +226,13 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
     let home = candidates[0];
     if (home === undefined) {
       const keys = await env.API_KEYS.list({ prefix: accountIndexKey(accountId, ""), limit: 1 });
-      if (keys.keys.length === 0) throw new NonRetryableError(`Unknown account ${accountId}: no shard holds its rows and it has no API key`);
+      if (keys.keys.length === 0) return refuse(`Unknown account ${accountId}: no shard holds its rows and it has no API key`);
       const forward = records.find((r) => r.move.state === "moved");
       home = forward ? forward.move.target_shard : (await env.API_KEYS.get<{ shard?: number }>(`apikey:${keys.keys[0]!.name.slice(accountIndexKey(accountId, "").length)}`, "json"))?.shard ?? 0;
     }
-    if (home === to) throw new NonRetryableError(`Account ${accountId} is already on ${shardBinding(to)}`);
+    if (home === to) return refuse(`Account ${accountId} is already on ${shardBinding(to)}`);
     const claimed = await claimSource(env, home, to, accountId, me, Date.now());
-    if (claimed.owner !== me) throw new NonRetryableError(`Account ${accountId} is already being moved to ${shardBinding(claimed.target_shard)} by Workflow instance ${claimed.owner}`);
+    if (claimed.owner !== me) return refuse(`Account ${accountId} is already being moved to ${shardBinding(claimed.target_shard)} by Workflow instance ${claimed.owner}`);
     return { from: home };
   }
 
@@ -233,22 +240,23 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
    * Cancel: the unfinished move's records are fenced off from its owner (a live instance stops at its next write),
    * the source is given back (record and change log gone: home and writable at once), then the target's copy goes.
    */
-  private async cancel(accountId: string, me: string): Promise<{ from: number | null; target: number | null }> {
+  private async cancel(accountId: string, me: string): Promise<{ from: number | null; target: number | null } | { refused: string }> {
     const env = this.env;
     const records = await readMoves(env, accountId);
     const active = records.find((r) => isUnfinishedSource(r.move));
     if (active?.move.state === "moved") {
-      throw new NonRetryableError(`Account ${accountId} has already moved to ${shardBinding(active.move.target_shard)}; the way back is a move back (--to ${active.shard})`);
+      return refuse(`Account ${accountId} has already moved to ${shardBinding(active.move.target_shard)}; the way back is a move back (--to ${active.shard})`);
     }
     if (active) {
       await changeOwner(env, [active.shard, active.move.target_shard], accountId, active.move.owner, me);
       if (!(await dropSource(env, active.shard, accountId, me))) {
-        throw new NonRetryableError(`Account ${accountId} moved to ${shardBinding(active.move.target_shard)} while it was being cancelled; the way back is a move back (--to ${active.shard})`);
+        return refuse(`Account ${accountId} moved to ${shardBinding(active.move.target_shard)} while it was being cancelled; the way back is a move back (--to ${active.shard})`);
       }
     }
-    // The copy: the active move's target, or one a cancel that died left behind (its source record is gone).
-    const target = active?.move.target_shard ?? records.find((r) => r.move.state === "incoming" || r.move.state === "filling")?.shard ?? null;
-    if (target === null && !active) throw new NonRetryableError(`Account ${accountId} has no unfinished move to cancel`);
+    // The copy: the target's (a move stopped before begin has none), or one a cancel that died left behind (its
+    // source record is gone).
+    const target = records.find((r) => r.move.state === "incoming" || r.move.state === "filling")?.shard ?? null;
+    if (target === null && !active) return refuse(`Account ${accountId} has no unfinished move to cancel`);
     if (target !== null) await changeOwner(env, [target], accountId, (await readMove(env, target, accountId))?.owner ?? me, me);
     return { from: active?.shard ?? null, target };
   }
