@@ -6,16 +6,18 @@ import { createServer } from "node:http";
 import { verifyWebhook } from "../client/src/webhooks";
 import { standardWebhooksSecret } from "../src/webhooks/signature";
 import { replaceLocalKey } from "./keys";
+import { devPort } from "./local";
 import { cli } from "./wrangler";
 
 const USAGE = `Usage: npm run webhooks:listen [-- --port <receiver port>] [--api <url>] [--account <id>] [--persist-to <dir>]
 
 Receives on http://127.0.0.1:<port>/webhooks (default 4242) the events of the local account (default acct_local,
-as npm run dev), from the API at --api (default http://127.0.0.1:8787). Stop with Ctrl-C.`;
+as npm run dev), from the API at --api (default http://127.0.0.1:${devPort()}: where npm run dev serves now, else $PORT
+or 8787). Stop with Ctrl-C.`;
 
 const { values } = cli(USAGE, { port: { type: "string" }, api: { type: "string" }, account: { type: "string" }, "persist-to": { type: "string" } });
 const port = Number(values.port ?? 4242);
-const api = (values.api ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
+const api = (values.api ?? `http://127.0.0.1:${devPort()}`).replace(/\/+$/, "");
 // The endpoint's secret as the API takes it (Vatly-Signature is an HMAC keyed with its UTF-8 bytes), and the same
 // bytes in the form Standard Webhooks libraries take (`whsec_` + base64) for webhook-signature.
 const secret = `local_${randomBytes(24).toString("hex")}`;

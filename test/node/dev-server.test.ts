@@ -306,6 +306,43 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
   }, 600_000);
 });
 
+describe("account:move, as an operator meets it", () => {
+  const move = (...args: string[]) => spawnSync(TSX, ["scripts/account-move.ts", ...args, "--persist-to", STATE, "--port", PORT], { encoding: "utf8" });
+
+  it("fails at once with one line for an unknown account or one already on --to; --status lists unfinished moves; --cancel undoes a stopped move", async () => {
+    const account = `acct_ops${PORT}`;
+    const key = cli("create", "--account", account, "--mode", "test", "--shard", "0");
+    expect((await send(`${BASE}/v1/customers`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify({ email: "ops@example.com" }) })).status).toBe(201);
+    for (const [args, message] of [
+      [["--account", "acct_nobody_at_all", "--to", "1"], /^Unknown account acct_nobody_at_all: no shard holds its rows\.\n$/],
+      [["--account", account, "--to", "0"], new RegExp(`^${account} is already on DB\\.\\n$`)],
+    ] as const) {
+      const started = Date.now();
+      const result = move(...args);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
+    // A move stopped after its first copy step (as a crash would), seen by --status, then cancelled.
+    wrangler(["workflows", "trigger", "account-move", JSON.stringify({ accountId: account, to: 1, stopAfter: "copy", settleSeconds: 0 }), "--local", "--port", PORT]);
+    let status = "";
+    for (let i = 0; i < 60 && !/verifying|catching up/.test(status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      status = move("--status").stdout;
+    }
+    expect(status).toMatch(new RegExp(`${account}: DB → DB_1, (verifying|catching up) \\(copying\\)`));
+    expect(status).toMatch(new RegExp(`${account}: DB_1 holds the copy being built for a move from DB`));
+    const elsewhere = move("--account", account, "--to", "0");
+    expect(elsewhere.status).toBe(1);
+    const cancelled = move("--account", account, "--cancel");
+    expect(cancelled.status, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toMatch(new RegExp(`Cancelled: ${account} is served from DB as before the move`));
+    expect(move("--status").stdout).not.toContain(account);
+    expect(rowsOn("DB_1", `SELECT count(*) AS n FROM customers WHERE account_id = '${account}'`)[0]!.n).toBe(0);
+    expect((await send(`${BASE}/v1/customers`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify({ email: "after-cancel@example.com" }) })).status).toBe(201);
+  }, 120_000);
+});
+
 describe("the TypeScript client (client/), against npm run dev", () => {
   /**
    * A fault-injecting proxy in front of npm run dev: `fault` decides, per request, to answer a status itself, to
