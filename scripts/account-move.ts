@@ -9,7 +9,7 @@ import { shardBinding } from "../src/lib/shards";
 import type { MoveRecord } from "../src/moves/repository";
 import { closeLocal, devPort, openLocal } from "./local";
 import { configuredShards, literal, query } from "./shards";
-import { cli, targetFrom, targetOptions, type Target } from "./wrangler";
+import { cli, fail, targetFrom, targetOptions, type Target } from "./wrangler";
 
 const USAGE = `Usage: npm run account:move -- --account <id> --to <shard> [--remote [--env staging|production]] [--port <port>] [--settle <seconds>]
        npm run account:move -- --account <id> --cancel [--remote [--env staging|production]] [--port <port>]
@@ -67,13 +67,13 @@ function workflow(target: Target & { port?: string }) {
 }
 
 /** Runs wrangler without blocking the progress display; its output, or the error it printed. */
-function wranglerAsync(args: string[]): Promise<{ ok: boolean; output: string }> {
+function wranglerAsync(args: string[]): Promise<{ ok: boolean; output: string; code?: number | null }> {
   return new Promise((resolve) => {
     const child = spawn("wrangler", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } });
     let output = "";
     child.stdout.on("data", (c) => (output += c));
     child.stderr.on("data", (c) => (output += c));
-    child.on("close", (code) => resolve({ ok: code === 0, output }));
+    child.on("close", (code) => resolve({ ok: code === 0, output, code }));
     child.on("error", (err) => resolve({ ok: false, output: err.message }));
   });
 }
@@ -85,7 +85,7 @@ export async function startMove(params: object, target: Target & { port?: string
   const started = await wranglerAsync(["workflows", "trigger", name, JSON.stringify(params), "--id", id, ...where]);
   if (!started.ok) {
     const local = !target.remote && /ECONNREFUSED|fetch failed|connect|Could not/i.test(started.output);
-    throw new Error(local ? `Could not reach npm run dev on port ${target.port ?? devPort()}: start it first (or pass --port).` : `wrangler workflows trigger failed: ${started.output.trim().split("\n").slice(-3).join(" ")}`);
+    throw new Error(local ? `Could not reach npm run dev on port ${target.port ?? devPort()}: start it first (or pass --port).` : `wrangler workflows trigger failed: ${started.output.split("\n").filter((l) => l.trim() && !/Logs were written|^[─⛅ ]/.test(l)).slice(-3).join(" ") || `no reason given (exit status ${started.code})`}`);
   }
   return id;
 }
@@ -207,7 +207,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     await closeLocal();
     process.exit(0);
   } catch (err) {
-    console.error((err as Error).message);
-    process.exit(1);
+    fail(err);
   }
 }

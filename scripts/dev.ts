@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { replaceLocalKey } from "./keys";
-import { recordDevServer } from "./local";
+import { closeLocal, recordDevServer } from "./local";
 import { migrateAll } from "./shards";
 import { cli } from "./wrangler";
 
@@ -36,6 +36,7 @@ console.log("Local D1 migrations applied to every shard.");
 // Keys are stored hashed, so an old key cannot be shown again: each start mints a new local test key and revokes the
 // one the previous start printed.
 const key = await replaceLocalKey("dev", { accountId, mode: "test", ...target });
+await closeLocal(); // the local bindings this process opened for the key; wrangler dev opens its own
 console.log(`
 Local test key for account ${accountId} (local KV only):
 

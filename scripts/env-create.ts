@@ -3,7 +3,7 @@
 // edits JSON configuration files). Review and commit the change afterwards.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { cli, wrangler } from "./wrangler";
+import { cli, explain, wrangler } from "./wrangler";
 
 /** Sets `key = "<value>"` in the `[[env.<env>.<table>]]` block whose binding is `binding`. */
 export function setBindingId(toml: string, env: string, table: string, binding: string, key: string, value: string): string {
@@ -23,20 +23,12 @@ export function printedId(output: string, key: "database_id" | "id"): string {
 
 const USAGE = "Usage: npm run env:create -- --env staging|production\n\nNeeds a Cloudflare login first: `npx wrangler login` (or set CLOUDFLARE_API_TOKEN).";
 
-/** What the operator is told, without a stack trace, when wrangler cannot reach their account. */
-export function explain(message: string): string {
-  if (/not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]|non-interactive/i.test(message)) {
-    return "Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then run this again.";
-  }
-  return message;
-}
-
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = cli(USAGE, { env: { type: "string" } });
   const env = values.env;
   if (env !== "staging" && env !== "production") {
-    console.error(`--env must be staging or production.\n\n${USAGE}`);
-    process.exit(2);
+    console.error("--env must be staging or production (--help shows the usage).");
+    process.exit(1);
   }
   try {
     let toml = readFileSync("wrangler.toml", "utf8");

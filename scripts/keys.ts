@@ -5,23 +5,68 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, REVOKED_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
+import { closeLocal, openLocal, stateDir } from "./local";
 import { configuredShards, literal, placeByHash, query } from "./shards";
-import { cli, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
+import { cli, fail, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const kv = (args: string[], target: Target) => wrangler(["kv", "key", ...args, "--binding", "API_KEYS", ...targetArgs(target)]);
+
+/**
+ * Where the key records are: the local KV and D1 in this process (scripts/local.ts, about a second to open, then
+ * calls), or the deployed ones through wrangler (a process per call).
+ */
+interface Store {
+  get(name: string): Promise<string | null>;
+  put(name: string, value: string): Promise<void>;
+  names(prefix: string): Promise<string[]>;
+  holdsCustomers(shard: number, accountId: string): Promise<boolean>;
+}
+
+function storeOf(target: Target): Store {
+  if (!target.remote) {
+    const local = () => openLocal(target.persistTo);
+    return {
+      get: async (name) => (await local()).kv.get(name),
+      put: async (name, value) => (await local()).kv.put(name, value),
+      names: async (prefix) => {
+        const names: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await (await local()).kv.list({ prefix, cursor });
+          names.push(...page.keys.map((k) => k.name));
+          cursor = page.list_complete ? undefined : page.cursor;
+        } while (cursor);
+        return names;
+      },
+      holdsCustomers: async (shard, accountId) =>
+        (await (await local()).db(shard).prepare("SELECT 1 AS x FROM customers WHERE account_id = ? LIMIT 1").bind(accountId).first()) !== null,
+    };
+  }
+  const kv = (args: string[]) => wrangler(["kv", "key", ...args, "--binding", "API_KEYS", ...targetArgs(target)]);
+  return {
+    get: async (name) => {
+      try {
+        return kv(["get", name, "--text"]).trim() || null;
+      } catch {
+        return null;
+      }
+    },
+    put: async (name, value) => void kv(["put", name, value]),
+    names: async (prefix) => (JSON.parse(kv(["list", "--prefix", prefix])) as { name: string }[]).map((k) => k.name),
+    holdsCustomers: async (shard, accountId) => query(shard, `SELECT 1 AS x FROM customers WHERE account_id = ${literal(accountId)} LIMIT 1`, target).length > 0,
+  };
+}
 
 /**
  * The shard of an account: that of its existing keys, else the shard that already holds its rows (an account whose
  * keys predate the key index), else `requested`, else a stable hash of its id.
  */
-export function placeAccount(accountId: string, target: Target, requested?: number): number {
-  const keys = listKeys(accountId, target);
+export async function placeAccount(accountId: string, target: Target, requested?: number): Promise<number> {
+  const keys = await listKeys(accountId, target);
   const current = keys.find((k) => !k.revokedAt) ?? keys[0];
   const shards = configuredShards();
-  const existing = current
-    ? (current.shard ?? 0)
-    : shards.find((shard) => query(shard, `SELECT 1 AS x FROM customers WHERE account_id = ${literal(accountId)} LIMIT 1`, target).length > 0);
+  let existing = current ? (current.shard ?? 0) : undefined;
+  for (const shard of shards) if (existing === undefined && (await storeOf(target).holdsCustomers(shard, accountId))) existing = shard;
   if (requested !== undefined && !shards.includes(requested)) throw new Error(`--shard ${requested} is not configured (shards: ${shards.join(", ")})`);
   if (existing !== undefined && requested !== undefined && requested !== existing) {
     throw new Error(`Account ${accountId} lives on shard ${existing}; move it with npm run account:move -- --account ${accountId} --to ${requested}`);
@@ -34,31 +79,37 @@ export async function createKey({ accountId, mode, shard, ...target }: { account
   if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
   const hash = await sha256Hex(key);
-  const placed = placeAccount(accountId, target, shard);
+  const placed = await placeAccount(accountId, target, shard);
   const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4), shard: placed };
-  kv(["put", KEY_PREFIX + hash, JSON.stringify(stored)], target);
-  kv(["put", accountIndexKey(accountId, hash), "1"], target);
+  const store = storeOf(target);
+  await store.put(KEY_PREFIX + hash, JSON.stringify(stored));
+  await store.put(accountIndexKey(accountId, hash), "1");
   return key;
 }
 
-export function readStored(name: string, target: Target): StoredKey | null {
+export async function readStored(name: string, target: Target): Promise<StoredKey | null> {
   try {
-    return JSON.parse(kv(["get", name, "--text"], target).trim()) as StoredKey;
+    return JSON.parse((await storeOf(target).get(name)) ?? "null") as StoredKey | null;
   } catch {
     return null;
   }
 }
 
+/** Revokes by hash: the marker first, so a move rewriting the record meanwhile re-applies it (src/moves/keys.ts). */
+async function revokeHash(hash: string, stored: StoredKey, target: Target): Promise<StoredKey> {
+  const revoked = { ...stored, revokedAt: new Date().toISOString() };
+  const store = storeOf(target);
+  await store.put(REVOKED_PREFIX + hash, revoked.revokedAt);
+  await store.put(KEY_PREFIX + hash, JSON.stringify(revoked));
+  return revoked;
+}
+
 export async function revokeKey(key: string, target: Target): Promise<StoredKey> {
   if (!API_KEY.test(key)) throw new Error("The key must look like live_... or test_... (as key:create printed it).");
-  const name = KEY_PREFIX + (await sha256Hex(key));
-  const stored = readStored(name, target);
+  const hash = await sha256Hex(key);
+  const stored = await readStored(KEY_PREFIX + hash, target);
   if (!stored) throw new Error("No such key.");
-  const revoked = { ...stored, revokedAt: new Date().toISOString() };
-  // The marker first: a move rewriting the record meanwhile (src/moves/keys.ts) re-applies it.
-  kv(["put", REVOKED_PREFIX + name.slice(KEY_PREFIX.length), revoked.revokedAt], target);
-  kv(["put", name, JSON.stringify(revoked)], target);
-  return revoked;
+  return revokeHash(hash, stored, target);
 }
 
 /**
@@ -67,19 +118,14 @@ export async function revokeKey(key: string, target: Target): Promise<StoredKey>
  * in the git-ignored local state; the key itself is printed once, as always.
  */
 export async function replaceLocalKey(tool: "dev" | "listen", options: { accountId: string; mode: Mode } & Target): Promise<string> {
-  const file = join(options.persistTo ?? process.env.VATLY_PERSIST_TO ?? ".wrangler/state", "vatly-local-keys.json");
+  const file = join(stateDir(options.persistTo), "vatly-local-keys.json");
   const minted = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
   const slot = `${tool}:${options.accountId}`;
   const previous = minted[slot];
   const key = await createKey(options);
   if (previous) {
-    const stored = readStored(KEY_PREFIX + previous, options);
-    if (stored && !stored.revokedAt) {
-      // The marker first, as key:revoke does: a move rewriting the record meanwhile re-applies it (src/moves/keys.ts).
-      const revokedAt = new Date().toISOString();
-      kv(["put", REVOKED_PREFIX + previous, revokedAt], options);
-      kv(["put", KEY_PREFIX + previous, JSON.stringify({ ...stored, revokedAt })], options);
-    }
+    const stored = await readStored(KEY_PREFIX + previous, options);
+    if (stored && !stored.revokedAt) await revokeHash(previous, stored, options);
   }
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ ...minted, [slot]: await sha256Hex(key) }, null, 2));
@@ -87,17 +133,15 @@ export async function replaceLocalKey(tool: "dev" | "listen", options: { account
 }
 
 /** The KV names (apikey:<hash>) of an account's keys, from the account index. */
-export function keyNames(accountId: string, target: Target): string[] {
+export async function keyNames(accountId: string, target: Target): Promise<string[]> {
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
-  const index = JSON.parse(wrangler(["kv", "key", "list", "--prefix", accountIndexKey(accountId, ""), "--binding", "API_KEYS", ...targetArgs(target)])) as { name: string }[];
-  return index.map(({ name }) => KEY_PREFIX + name.slice(accountIndexKey(accountId, "").length));
+  const index = await storeOf(target).names(accountIndexKey(accountId, ""));
+  return index.map((name) => KEY_PREFIX + name.slice(accountIndexKey(accountId, "").length));
 }
 
-export function listKeys(accountId: string, target: Target): StoredKey[] {
-  return keyNames(accountId, target)
-    .map((name) => readStored(name, target))
-    .filter((s): s is StoredKey => s !== null)
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+export async function listKeys(accountId: string, target: Target): Promise<StoredKey[]> {
+  const stored = await Promise.all((await keyNames(accountId, target)).map((name) => readStored(name, target)));
+  return stored.filter((s): s is StoredKey => s !== null).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 const USAGE = `Usage:
@@ -120,20 +164,24 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       console.log(`Created a ${values.mode} key for account ${values.account} (${target.remote ? "remote" : "local"} KV). It is shown only once:`);
       console.log(key);
     } else if (command === "revoke") {
-      if (positionals.length !== 1) throw new Error(USAGE);
+      if (positionals.length !== 1) throw new Error("key:revoke takes the key to revoke (--help shows the usage).");
       const stored = await revokeKey(positionals[0]!, target);
-      console.log(`Revoked the ${stored.mode} key of account ${stored.accountId} at ${stored.revokedAt}.`);
+      // What the Worker may still hold: KV's edge cache of the record (cacheTtl 60 s, src/pipeline/auth.ts) and the
+      // isolate's own (API_KEY_CACHE_SECONDS of wrangler.toml's top level, default 60).
+      const isolate = Number(/^API_KEY_CACHE_SECONDS\s*=\s*"(\d+)"/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? 60);
+      console.log(`Revoked the ${stored.mode} key of account ${stored.accountId} at ${stored.revokedAt}. Workers that read it recently may still accept it for up to ${60 + isolate} s (KV's cache 60 s + the isolate's ${isolate} s).`);
     } else if (command === "list") {
-      const keys = listKeys(values.account ?? "", target);
+      const keys = await listKeys(values.account ?? "", target);
       if (keys.length === 0) console.log(`No keys for account ${values.account} (keys created before key:list existed are not indexed).`);
       for (const k of keys) {
         console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}  shard ${k.shard ?? 0}`);
       }
     } else {
-      throw new Error(USAGE);
+      throw new Error("Use key:create, key:revoke or key:list (--help shows the usage).");
     }
+    await closeLocal();
   } catch (err) {
-    console.error((err as Error).message);
-    process.exit(1);
+    fail(err);
   }
+  process.exit(0);
 }

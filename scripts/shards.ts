@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { shardBinding } from "../src/lib/shards";
-import { cli, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
+import { cli, fail, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
 
 /** The shard numbers configured in wrangler.toml, in order (DB is 0, DB_N is N). */
 export function configuredShards(config = readFileSync("wrangler.toml", "utf8")): number[] {
@@ -55,6 +55,10 @@ export function migrateAll(target: Target): void {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = cli("Usage: npm run db:migrate [-- --remote [--env staging|production]] [--persist-to <dir>]\n\nApplies migrations/ to every shard (DB, DB_1, ... in wrangler.toml).", targetOptions);
-  migrateAll(targetFrom(values));
+  try {
+    migrateAll(targetFrom(values));
+  } catch (err) {
+    fail(err);
+  }
   console.log(`Migrations applied to shards ${configuredShards().map(shardBinding).join(", ")} (${values.remote ? "remote" : "local"}).`);
 }

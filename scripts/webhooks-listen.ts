@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import { verifyWebhook } from "../client/src/webhooks";
 import { standardWebhooksSecret } from "../src/webhooks/signature";
 import { replaceLocalKey } from "./keys";
-import { devPort } from "./local";
+import { closeLocal, devPort } from "./local";
 import { cli } from "./wrangler";
 
 const USAGE = `Usage: npm run webhooks:listen [-- --port <receiver port>] [--api <url>] [--account <id>] [--persist-to <dir>]
@@ -54,6 +54,7 @@ async function call(method: string, path: string, key: string, body?: object) {
 server.listen(port, "127.0.0.1", async () => {
   try {
     const key = await replaceLocalKey("listen", { accountId: values.account ?? process.env.DEV_ACCOUNT ?? "acct_local", mode: "test", remote: false, persistTo: values["persist-to"] });
+    await closeLocal();
     const existing = await call("GET", "/v1/webhook-endpoints", key);
     for (const endpoint of existing?.data ?? []) await call("DELETE", `/v1/webhook-endpoints/${endpoint.id}`, key);
     const url = `http://127.0.0.1:${port}/webhooks`;
@@ -66,5 +67,9 @@ Ready: events will appear below (Ctrl-C to stop).`);
     console.error(`Could not register with ${api} (is \`npm run dev\` running?): ${(err as Error).message}`);
     process.exit(1);
   }
+});
+server.on("error", (err: NodeJS.ErrnoException) => {
+  console.error(err.code === "EADDRINUSE" ? `Port ${port} is taken: pass another with --port <port>.` : `Could not listen on 127.0.0.1:${port}: ${err.message}`);
+  process.exit(1);
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.close(() => process.exit(0)));

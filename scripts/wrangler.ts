@@ -51,12 +51,28 @@ export function cli<T extends NonNullable<ParseArgsConfig["options"]>>(usage: st
   try {
     parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals });
   } catch (err) {
-    console.error(`${(err as Error).message}\n\n${usage}`);
-    process.exit(2);
+    // One line: what was wrong, and where the usage is.
+    console.error(`${(err as Error).message.split("\n")[0]} (--help shows the usage)`);
+    process.exit(1);
   }
   if (parsed.values.help) {
     console.log(usage);
     process.exit(0);
   }
   return parsed as { values: { [K in keyof T]?: T[K] extends { type: "boolean" } ? boolean : T[K] extends { multiple: true } ? string[] : string }; positionals: string[] };
+}
+
+/** What the operator is told, without a stack trace, on a failure with a known remedy. */
+export function explain(message: string): string {
+  if (/not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]|non-interactive/i.test(message)) {
+    return "Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then run this again.";
+  }
+  if (/no such table/i.test(message)) return "The local state has no tables yet: start `npm run dev` once (it applies the migrations), or pass the --persist-to it uses.";
+  return message;
+}
+
+/** Ends a script on a known failure: one line saying what to do, exit 1, no stack trace. */
+export function fail(err: unknown): never {
+  console.error(explain((err as Error).message ?? String(err)));
+  process.exit(1);
 }

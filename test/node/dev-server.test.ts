@@ -142,6 +142,18 @@ async function until<T>(what: () => T | undefined, timeoutMs = 20_000): Promise<
   }
 }
 
+describe("Cron Triggers through npm run dev", () => {
+  it("run from wrangler's own scheduled endpoint, as the README's hint says, with no restart", async () => {
+    const hint = /curl "http:\/\/127\.0\.0\.1:8787(\/cdn-cgi\/handler\/scheduled\?cron=[^"]+)"/.exec(readFileSync("README.md", "utf8"));
+    expect(hint).not.toBeNull();
+    const before = output.length;
+    const response = await send(`${BASE}${hint![1]}`);
+    expect(response.status).toBe(200);
+    for (let i = 0; i < 50 && !output.slice(before).includes('"event":"webhook_sweep"'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(output.slice(before)).toContain('"event":"webhook_sweep"');
+  });
+});
+
 describe("webhooks through npm run dev (Queues simulated by wrangler)", () => {
   it("delivers webhook.setup and the customer events with valid signatures", async () => {
     const key = cli("create", "--account", `acct_hooks${PORT}`, "--mode", "test");
