@@ -3,6 +3,7 @@ import { createCustomer } from "./customers/create";
 import { deleteCustomerHandler } from "./customers/delete";
 import { listCustomersHandler } from "./customers/list";
 import { retrieveCustomer } from "./customers/retrieve";
+import { searchCustomersHandler } from "./customers/search";
 import { updateCustomerHandler } from "./customers/update";
 import type { ApiRequest, Env, RouteRequest } from "./env";
 import { runCron } from "./jobs/cron";
@@ -40,6 +41,7 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
 })
   .get("/v1/customers", ...api, listCustomersHandler)
   .post("/v1/customers", ...write, createCustomer)
+  .get("/v1/customers/search", ...api, searchCustomersHandler)
   .get("/v1/customers/:id", ...api, retrieveCustomer)
   .patch("/v1/customers/:id", ...write, updateCustomerHandler)
   .delete("/v1/customers/:id", ...api, idempotency, deleteCustomerHandler)
@@ -54,6 +56,7 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .get("/", limitAddress, home)
   .get("/v1/openapi.json", limitAddress, serveDocument)
   .all("/v1/customers", methodNotAllowed("GET, HEAD, POST"))
+  .all("/v1/customers/search", methodNotAllowed("GET, HEAD"))
   .all("/v1/customers/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
   .all("/v1/webhook-endpoints", methodNotAllowed("GET, HEAD, POST"))
   .all("/v1/webhook-endpoints/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))

@@ -8,6 +8,7 @@ const validators = new Map<string, Validator>();
 
 function template(pathname: string): string | undefined {
   if (/^\/v1\/customers\/?$/.test(pathname)) return "/v1/customers";
+  if (/^\/v1\/customers\/search\/?$/.test(pathname)) return "/v1/customers/search";
   if (/^\/v1\/customers\/[^/]+\/?$/.test(pathname)) return "/v1/customers/{id}";
   for (const collection of ["/v1/webhook-endpoints", "/v1/webhook-events"]) {
     if (new RegExp(`^${collection}/?$`).test(pathname)) return collection;

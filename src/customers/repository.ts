@@ -140,8 +140,8 @@ const queries = {
     .toSQL(),
 };
 
-type StoredCustomer = { id: string; testmode: number; email: string; name: string | null; metadata: string; created_at: string; etag: string };
-const toRow = (r: StoredCustomer): CustomerRow => ({
+export type StoredCustomer = { id: string; testmode: number; email: string; name: string | null; metadata: string; created_at: string; etag: string };
+export const toRow = (r: StoredCustomer): CustomerRow => ({
   id: r.id, testmode: r.testmode === 1, email: r.email, name: r.name, metadata: r.metadata, createdAt: r.created_at, etag: r.etag,
 });
 

@@ -146,12 +146,21 @@ export async function prepareTarget(env: Env, from: number, to: number, accountI
   ).bind(accountId, to, from, move.move_id, move.owner, Date.now(), move.started_at).run();
 }
 
-/** Upserts rows into a table of a shard, as many statements as the parameter limit needs. */
+/**
+ * Upserts rows into a table of a shard, as many statements as the parameter limit needs. A customer's earlier copy is
+ * deleted first, so its search index rows go with it (REPLACE would skip the delete trigger that removes them).
+ */
 function upserts(d: D1Database, table: string, rows: Row[]) {
   if (rows.length === 0) return [];
   const columns = Object.keys(rows[0]!);
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
   const statements: D1PreparedStatement[] = [];
+  if (table === "customers") {
+    for (let i = 0; i < rows.length; i += MAX_PARAMS) {
+      const ids = rows.slice(i, i + MAX_PARAMS).map((r) => r.id);
+      statements.push(d.prepare(`DELETE FROM customers WHERE id IN (${ids.map(() => "?").join(", ")})`).bind(...ids));
+    }
+  }
   for (let i = 0; i < rows.length; i += perStatement) {
     const chunk = rows.slice(i, i + perStatement);
     const values = chunk.map(() => `(${columns.map(() => "?").join(", ")})`).join(", ");

@@ -5,6 +5,7 @@ import * as createCustomer from "../customers/create";
 import * as deleteCustomer from "../customers/delete";
 import * as listCustomers from "../customers/list";
 import * as retrieveCustomer from "../customers/retrieve";
+import * as searchCustomers from "../customers/search";
 import * as updateCustomer from "../customers/update";
 import { BOOKMARK } from "../pipeline/database";
 import { IDEMPOTENCY_KEY } from "../pipeline/idempotency";
@@ -21,7 +22,7 @@ import { describeDocument, describeHome } from "./serve";
 
 /** Every operation the Worker serves, in the document's order. */
 export const OPERATIONS: Described[] = [
-  listCustomers, createCustomer, retrieveCustomer, updateCustomer, deleteCustomer,
+  listCustomers, createCustomer, searchCustomers, retrieveCustomer, updateCustomer, deleteCustomer,
   listEndpoints, createEndpoint, retrieveEndpoint, updateEndpoint, deleteEndpoint,
   listEvents, retrieveEvent,
 ].map((module) => module.describe).concat(describeDocument, describeHome);

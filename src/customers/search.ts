@@ -1,0 +1,95 @@
+// GET /v1/customers/search: customers found by a query in Stripe's search language (search-query.ts), answered from
+// indexes in one D1 round trip on the caller's shard, newest first, reading its own writes (search.repository.ts).
+import { json } from "itty-router";
+import * as v from "valibot";
+import type { RouteRequest } from "../env";
+import { fromBase64, hmacSha256, toBase64 } from "../lib/crypto";
+import { failValidation } from "../lib/errors";
+import { CUSTOMER_ID } from "../lib/ids";
+import { link } from "../lib/links";
+import { DEFAULT_LIMIT, parsePageQuery, single } from "../lib/pagination";
+import { CustomerListSchema, toCustomer } from "./customer";
+import { parseSearchQuery, SearchSyntaxError } from "./search-query";
+import { searchCustomers } from "./search.repository";
+import type { Described } from "../openapi/describe";
+
+const LIMIT_MESSAGE = "The limit parameter must be an integer between 1 and 100.";
+const PAGE_MESSAGE = "The page parameter is not a page token of this query (tokens belong to one query, account and mode).";
+
+export const SearchCustomersQuery = v.object({
+  query: v.pipe(
+    single("query"),
+    v.description('The search, e.g. `email~"acme" AND metadata["plan"]:"pro"` (README, "Searching customers").'),
+    v.maxLength(2000, "The query parameter must not be greater than 2000 characters."),
+  ),
+  limit: v.optional(v.pipe(
+    single("limit"), v.regex(/^\d{1,9}$/, LIMIT_MESSAGE), v.transform(Number), v.number(), v.integer(),
+    v.minValue(1, LIMIT_MESSAGE), v.maxValue(100, LIMIT_MESSAGE), v.metadata({ default: DEFAULT_LIMIT }),
+  )),
+  page: v.optional(v.pipe(single("page"), v.description("The opaque token of `links.next`: the page after the one it came with."), v.maxLength(200, PAGE_MESSAGE))),
+});
+
+/** What a page token is bound to: the query, the account and the mode (a tag of 16 bytes, keyed by a server secret). */
+const tokenTag = (secret: string, accountId: string, testmode: boolean, query: string) =>
+  toBase64(hmacSha256(`search-page:${secret}`, `${accountId}\n${testmode ? 1 : 0}\n${query}`).slice(0, 16));
+const toUrl = (b64: string) => b64.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const fromUrl = (s: string) => s.replaceAll("-", "+").replaceAll("_", "/");
+
+function pageToken(tag: string, lastId: string) {
+  return toUrl(btoa(JSON.stringify([tag, lastId])));
+}
+
+function readPageToken(token: string, tag: string): string {
+  try {
+    const [t, id] = JSON.parse(new TextDecoder().decode(fromBase64(fromUrl(token)))) as [string, string];
+    if (t === tag && typeof id === "string" && CUSTOMER_ID.test(id)) return id;
+  } catch {}
+  failValidation({ page: [PAGE_MESSAGE] });
+}
+
+/** GET /v1/customers/search */
+export async function searchCustomersHandler(request: RouteRequest, env: { IDEMPOTENCY_SECRET?: string }): Promise<Response> {
+  const raw = request.query as Record<string, unknown>;
+  if (raw.query === undefined || raw.query === "") failValidation({ query: ["The query parameter is required: a search such as email:\"jo@example.com\"."] });
+  const q = parsePageQuery(SearchCustomersQuery, raw);
+  let parsed;
+  try {
+    parsed = parseSearchQuery(q.query);
+  } catch (err) {
+    if (err instanceof SearchSyntaxError) failValidation({ query: [err.message] });
+    throw err;
+  }
+  const { caller } = request;
+  const tag = tokenTag(env.IDEMPOTENCY_SECRET ?? "", caller.accountId, caller.testmode, q.query);
+  const after = q.page === undefined ? null : readPageToken(q.page, tag);
+  const rows = await searchCustomers(request.db, caller, parsed, after, q.limit);
+  const page = rows.slice(0, q.limit);
+  const url = (token: string | null) => link(`${request.base}/v1/customers/search?query=${encodeURIComponent(q.query)}&limit=${q.limit}${token ? `&page=${token}` : ""}`);
+  return json({
+    data: page.map((row) => toCustomer(row, request.base)),
+    count: page.length,
+    links: { self: url(q.page ?? null), next: rows.length > q.limit ? url(pageToken(tag, page.at(-1)!.id)) : null, prev: null },
+  });
+}
+
+export const describe: Described = {
+  path: "/v1/customers/search",
+  method: "get",
+  operation: (d) => ({
+    operationId: "searchCustomers",
+    summary: "Search customers.",
+    description: [
+      "Stripe's search language with Vatly's field names, newest first, seeing every write before it.",
+      'Clauses: `email:"a@b.c"` and `name:"Ann Smith"` (exact; email in any case), `email~"acme"` and `name~"smi"`',
+      '(substring, 3+ characters, any case), `metadata["key"]:"value"`, `createdAt>"2026-01-01T00:00:00Z"` (also >=, <, <=).',
+      "A leading `-` negates a clause; clauses join with AND or OR (not both), at most 10. Values are double-quoted;",
+      '`\\"` and `\\\\` escape. Follow `links.next` (an opaque `page` token) for the next page.',
+    ].join(" "),
+    parameters: [...d.query(SearchCustomersQuery).map((p) => (p.name === "query" ? { ...p, required: true } : p)), d.param("Bookmark")],
+    responses: {
+      "200": d.json(d.schema("CustomerList", CustomerListSchema), "A page of the customers the query finds.", d.header("X-D1-Bookmark")),
+      ...d.common(),
+      "422": d.validation("The query is missing or malformed (errors.query says what and at which character), the limit is out of range, or the page token belongs to another query, account or mode."),
+    },
+  }),
+};
