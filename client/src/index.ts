@@ -4,10 +4,12 @@
 import { PreconditionFailedError } from "./errors.js";
 import { Http, type CallOptions, type ClientOptions } from "./http.js";
 import type { components } from "./openapi.js";
+import type { SearchQuery } from "./search.js";
 
 export * from "./errors.js";
 export { newIdempotencyKey, type CallOptions, type ClientOptions } from "./http.js";
 export { verifyWebhook, type VerifyOptions } from "./webhooks.js";
+export { q, quote, SearchQuery } from "./search.js";
 
 type Schemas = components["schemas"];
 export type Customer = Schemas["Customer"];
@@ -60,7 +62,7 @@ async function fetchPage<T>(http: Http, href: string): Promise<Page<T>> {
   return new Page<T>(http, body.data, body.links);
 }
 
-const query = (params: Record<string, string | number | undefined>) => {
+const queryString = (params: Record<string, string | number | undefined>) => {
   const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : "";
 };
@@ -77,7 +79,7 @@ class Collection<T extends { id: string }, P extends ListParams> {
 
   /** One page (`limit` 1 to 100, cursors by id). */
   page(params: P = {} as P): Promise<Page<T>> {
-    return fetchPage<T>(this.http, `${this.path}${query(params as unknown as Record<string, string | number | undefined>)}`);
+    return fetchPage<T>(this.http, `${this.path}${queryString(params as unknown as Record<string, string | number | undefined>)}`);
   }
 
   /**
@@ -131,6 +133,14 @@ export class Customers extends Collection<Customer, ListParams & { email?: strin
         if (!(err instanceof PreconditionFailedError) || attempt >= attempts) throw err;
       }
     }
+  }
+
+  /**
+   * Every customer a search finds, newest first, as an async iterator that follows the pages (`limit`: page size).
+   * Build the query with `q` (values quoted and escaped for you), or pass the query text itself.
+   */
+  search(query: SearchQuery | string, params: { limit?: number } = {}): AsyncGenerator<Customer> {
+    return walk(fetchPage<Customer>(this.http, `${this.path}/search${queryString({ query: String(query), limit: params.limit })}`), false);
   }
 
   /** The customer with this email (trimmed, any case), or null. */
