@@ -1,6 +1,8 @@
-// Verifying a delivery: Vatly-Signature (hex HMAC-SHA256 of the raw body) and the Standard Webhooks headers
-// (webhook-id, webhook-timestamp within a tolerance, webhook-signature over id.timestamp.body), against one or several
-// secrets (during a rotation both are valid), compared in constant time. WebCrypto only: Node 18+, Workers, Deno, Bun.
+// Verifying a delivery: the Standard Webhooks headers (webhook-id, webhook-timestamp within a tolerance,
+// webhook-signature over id.timestamp.body, signed with every secret still valid), or, from a sender without them,
+// Vatly-Signature (hex HMAC-SHA256 of the raw body), against one or several secrets, compared in constant time. After
+// a rotation a receiver holding only the old secret or only the new one verifies every delivery for 24 hours.
+// WebCrypto only: Node 18+, Workers, Deno, Bun.
 import type { components } from "./openapi.js";
 
 export interface VerifyOptions {
@@ -47,30 +49,34 @@ const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
  */
 export async function verifyWebhook(body: string | Uint8Array, headers: Headers_, options: VerifyOptions): Promise<components["schemas"]["WebhookEvent"]> {
   const text = typeof body === "string" ? body : new TextDecoder().decode(body);
-  const secrets = [options.secrets].flat();
+  const secrets = [options.secrets].flat().filter((s) => s.length > 0);
   if (secrets.length === 0) throw new Error("No secret to verify with");
-
-  const vatly = header(headers, "Vatly-Signature");
-  if (!vatly) throw new Error("Missing Vatly-Signature");
-  let matched = false;
-  for (const secret of secrets) matched = constantTimeEqual(hex(await hmac(secret, text)), vatly.trim().toLowerCase()) || matched;
-  if (!matched) throw new Error("Vatly-Signature does not match");
 
   const id = header(headers, "webhook-id");
   const timestamp = header(headers, "webhook-timestamp");
   const signatures = header(headers, "webhook-signature");
-  if (id === undefined || timestamp === undefined || signatures === undefined) throw new Error("Missing Standard Webhooks headers");
-  const now = options.now ?? Math.floor(Date.now() / 1000);
-  if (!/^\d+$/.test(timestamp) || Math.abs(now - Number(timestamp)) > (options.toleranceSeconds ?? 300)) throw new Error("webhook-timestamp is outside the tolerance");
-  const given = signatures.split(" ").filter((s) => s.startsWith("v1,")).map((s) => s.slice(3));
-  let standard = false;
-  for (const secret of secrets) {
-    const expected = base64(await hmac(secret, `${id}.${timestamp}.${text}`));
-    for (const signature of given) standard = constantTimeEqual(expected, signature) || standard;
+  if (id !== undefined || timestamp !== undefined || signatures !== undefined) {
+    // Standard Webhooks: signed with every secret still valid (the old one for 24 hours after a rotation), so a
+    // receiver that holds either one verifies it; the timestamp bounds replays.
+    if (id === undefined || timestamp === undefined || signatures === undefined) throw new Error("Missing Standard Webhooks headers");
+    const now = options.now ?? Math.floor(Date.now() / 1000);
+    if (!/^\d+$/.test(timestamp) || Math.abs(now - Number(timestamp)) > (options.toleranceSeconds ?? 300)) throw new Error("webhook-timestamp is outside the tolerance");
+    const given = signatures.split(" ").filter((s) => s.startsWith("v1,")).map((s) => s.slice(3));
+    let standard = false;
+    for (const secret of secrets) {
+      const expected = base64(await hmac(secret, `${id}.${timestamp}.${text}`));
+      for (const signature of given) standard = constantTimeEqual(expected, signature) || standard;
+    }
+    if (!standard) throw new Error("webhook-signature does not match");
+    const event = JSON.parse(text) as components["schemas"]["WebhookEvent"];
+    if (event.id !== id) throw new Error("webhook-id does not name the event in the body");
+    return event;
   }
-  if (!standard) throw new Error("webhook-signature does not match");
-
-  const event = JSON.parse(text) as components["schemas"]["WebhookEvent"];
-  if (event.id !== id) throw new Error("webhook-id does not name the event in the body");
-  return event;
+  // Only Vatly-Signature (a sender without the Standard Webhooks headers): the current secret's HMAC of the body.
+  const vatly = header(headers, "Vatly-Signature");
+  if (!vatly) throw new Error("Missing webhook-signature and Vatly-Signature");
+  let matched = false;
+  for (const secret of secrets) matched = constantTimeEqual(hex(await hmac(secret, text)), vatly.trim().toLowerCase()) || matched;
+  if (!matched) throw new Error("Vatly-Signature does not match");
+  return JSON.parse(text) as components["schemas"]["WebhookEvent"];
 }

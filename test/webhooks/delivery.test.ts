@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_DELAYS, retryDelays } from "../../src/jobs/deliver";
 import { SWEEP_GRACE_MS, sweepUndelivered } from "../../src/jobs/cron";
 import type { DeliveryMessage } from "../../src/env";
+import { verifyWebhook } from "../../client/src/webhooks";
 import { callWithEnv } from "../helpers";
 import { accountWithEndpoint, consume, eventRow, hmacBase64, hmacHex, recordingQueue, SECRET } from "./helpers";
 
@@ -114,6 +115,22 @@ describe("delivery (the queue consumer)", () => {
     const signed = `${request.headers.get("webhook-id")}.${request.headers.get("webhook-timestamp")}.${body}`;
     expect(request.headers.get("Vatly-Signature")).toBe(await hmacHex(rotated, body));
     expect(request.headers.get("webhook-signature")).toBe(`v1,${await hmacBase64(rotated, signed)} v1,${await hmacBase64(SECRET, signed)}`);
+    // The rotation's promise, in the project's own verifier: the old secret alone and the new one alone both verify;
+    // a secret that signed nothing, or a signature cut short or emptied, never does.
+    const event = JSON.parse(body) as { id: string };
+    expect((await verifyWebhook(body, request.headers, { secrets: SECRET })).id).toBe(event.id);
+    expect((await verifyWebhook(body, request.headers, { secrets: rotated })).id).toBe(event.id);
+    await expect(verifyWebhook(body, request.headers, { secrets: "whsec-never-configured-0" })).rejects.toThrow(/webhook-signature does not match/);
+    const tampered = (signature: string) => {
+      const headers = new Headers(request.headers);
+      headers.set("webhook-signature", signature);
+      return headers;
+    };
+    const full = request.headers.get("webhook-signature")!.split(" ")[1]!;
+    for (const cut of [full.slice(0, -4), "v1,", "", full.slice(0, 3 + 10)]) {
+      await expect(verifyWebhook(body, tampered(cut), { secrets: SECRET }), cut).rejects.toThrow(/does not match|Missing/);
+    }
+    await expect(verifyWebhook(`${body} `, request.headers, { secrets: SECRET })).rejects.toThrow();
     // Past the 24 hours, only the new secret signs.
     await env.DB.prepare("UPDATE webhook_endpoints SET previous_secret_until = ? WHERE id = ?").bind(Date.now() - 1, endpoint.id).run();
     await api("/v1/customers", { json: { email: "rotate2@example.com" } });
