@@ -13,6 +13,8 @@ function template(pathname: string): string | undefined {
   for (const collection of ["/v1/webhook-endpoints", "/v1/webhook-events"]) {
     if (new RegExp(`^${collection}/?$`).test(pathname)) return collection;
     if (new RegExp(`^${collection}/[^/]+/?$`).test(pathname)) return `${collection}/{id}`;
+    const sub = new RegExp(`^${collection}/[^/]+/(attempts|resend)/?$`).exec(pathname);
+    if (sub) return `${collection}/{id}/${sub[1]}`;
   }
   if (pathname === "/v1/openapi.json") return pathname;
   if (/^\/+$/.test(pathname)) return "/";

@@ -163,9 +163,21 @@ export class WebhookEndpoints extends Collection<WebhookEndpoint, ListParams> {
   }
 }
 
+export type WebhookAttemptList = Schemas["WebhookAttemptList"];
+
 export class WebhookEvents extends Collection<WebhookEvent, ListParams & { eventName?: WebhookEvent["eventName"] }> {
   constructor(http: Http) {
     super(http, "/v1/webhook-events");
+  }
+
+  /** The event's delivery attempts, newest first, and its delivery state (pending, delivered, failed; next attempt). */
+  async attempts(id: string): Promise<WebhookAttemptList> {
+    return (await this.http.call<WebhookAttemptList>("GET", `${this.path}/${encodeURIComponent(id)}/attempts`)).body;
+  }
+
+  /** Sends the event again now (also after it failed for good); the attempt shows up in `attempts(id)`. */
+  async resend(id: string, options: CallOptions = {}): Promise<WebhookEvent> {
+    return (await this.http.call<WebhookEvent>("POST", `${this.path}/${encodeURIComponent(id)}/resend`, undefined, options)).body;
   }
 }
 

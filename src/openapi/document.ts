@@ -14,7 +14,9 @@ import * as deleteEndpoint from "../webhooks/endpoints/delete";
 import * as listEndpoints from "../webhooks/endpoints/list";
 import * as retrieveEndpoint from "../webhooks/endpoints/retrieve";
 import * as updateEndpoint from "../webhooks/endpoints/update";
+import * as listAttempts from "../webhooks/events/attempts";
 import * as listEvents from "../webhooks/events/list";
+import * as resendEvent from "../webhooks/events/resend";
 import { describeDeliveries } from "../webhooks/events/event";
 import * as retrieveEvent from "../webhooks/events/retrieve";
 import { describer, type Described, type Operation } from "./describe";
@@ -24,7 +26,7 @@ import { describeDocument, describeHome } from "./serve";
 export const OPERATIONS: Described[] = [
   listCustomers, createCustomer, searchCustomers, retrieveCustomer, updateCustomer, deleteCustomer,
   listEndpoints, createEndpoint, retrieveEndpoint, updateEndpoint, deleteEndpoint,
-  listEvents, retrieveEvent,
+  listEvents, retrieveEvent, listAttempts, resendEvent,
 ].map((module) => module.describe).concat(describeDocument, describeHome);
 
 /** HEAD of every GET (RFC 9110): the same status and headers, no body. */

@@ -1,9 +1,10 @@
 // Every query on webhook events as a resource: the statements a write adds to its batch (a customer write's event,
 // an endpoint's webhook.setup), and the reads of the routes. Delivery's queries are in ../delivery.repository.ts.
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { bind, build, fetchPage, p, pageQueries, scope, type Database } from "../../db/query";
-import { webhookEndpoints, webhookEvents } from "../../db/schema";
-import type { Caller } from "../../env";
+import { customerTombstones, webhookAttempts, webhookEndpoints, webhookEvents } from "../../db/schema";
+import type { Caller, IdempotentWrite } from "../../env";
+import { keyStatements, keyUnused, keyValues, recordAnswerIfChanged, splitKeyResults } from "../../pipeline/idempotency.repository";
 import type { PageQuery } from "../../lib/pagination";
 
 /** 'pending' when the account and mode have an endpoint to deliver to, else 'none'; decided in the event's own insert. */
@@ -61,4 +62,49 @@ export const findEvent = async (db: Database, caller: Caller, id: string) =>
 export function listEvents(db: Database, caller: Caller, q: PageQuery & { eventName?: string }) {
   const filter = q.eventName === undefined ? "all" : "byName";
   return fetchPage<{ body: string; id: string }, typeof filter>(db, eventPages, queries.eventCursorExists, filter, { ...scope(caller), eventName: q.eventName }, q);
+}
+
+// Delivery history and resend (the developer's desk): an event's attempts, its delivery state, and a new attempt now.
+const eventOfCaller = and(eventInScope, eq(webhookEvents.id, p("id")));
+const deskQueries = {
+  // The event, whether its endpoint still exists, and whether its customer was erased; then its attempts, newest first.
+  eventState: build.select({
+    body: webhookEvents.body, delivery: webhookEvents.delivery, nextAttemptAt: webhookEvents.nextAttemptAt, endpointId: webhookEvents.endpointId,
+    endpointExists: sql<number>`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${webhookEvents.endpointId})`.as("endpoint_exists"),
+    erased: sql<number>`EXISTS (SELECT 1 FROM ${customerTombstones} WHERE ${customerTombstones.id} = ${webhookEvents.entityId})`.as("erased"),
+  }).from(webhookEvents).where(eventOfCaller).toSQL(),
+  attempts: build.select({
+    attempt: webhookAttempts.attempt, at: webhookAttempts.at, url: webhookAttempts.url, status: webhookAttempts.status,
+    error: webhookAttempts.error, durationMs: webhookAttempts.durationMs,
+  }).from(webhookAttempts).where(and(eq(webhookAttempts.eventId, p("id")),
+    sql`EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${eventOfCaller})`)).orderBy(desc(webhookAttempts.attempt)).toSQL(),
+  // Due now, pending again (a failed one too), unless its endpoint is gone or its customer erased, and only if the key
+  // is unused: the same checks the answer was decided on, in the write itself.
+  resend: build.update(webhookEvents).set({ delivery: "pending", nextAttemptAt: sql`${p("now")}` }).where(and(eventOfCaller, keyUnused,
+    sql`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${webhookEvents.endpointId})`,
+    sql`NOT EXISTS (SELECT 1 FROM ${customerTombstones} WHERE ${customerTombstones.id} = ${webhookEvents.entityId})`)).toSQL(),
+};
+
+export interface EventState { body: string; delivery: string; nextAttemptAt: number; endpointId: string | null; endpointExists: boolean; erased: boolean }
+export interface AttemptRow { attempt: number; at: number; url: string; status: number | null; error: string | null; durationMs: number }
+
+/** The event's state and its attempts, newest first, in one round trip (nothing if the event is not the caller's). */
+export async function eventAttempts(db: Database, caller: Caller, id: string): Promise<{ event?: EventState; attempts: AttemptRow[] }> {
+  const values = { ...scope(caller), id };
+  const [state, attempts] = await db.batch([bind(db, deskQueries.eventState, values), bind(db, deskQueries.attempts, values)]);
+  const row = state!.results[0] as { body: string; delivery: string; next_attempt_at: number; endpoint_id: string | null; endpoint_exists: number; erased: number } | undefined;
+  const event = row && { body: row.body, delivery: row.delivery, nextAttemptAt: row.next_attempt_at, endpointId: row.endpoint_id, endpointExists: row.endpoint_exists === 1, erased: row.erased === 1 };
+  return { event, attempts: (attempts!.results as (Omit<AttemptRow, "durationMs"> & { duration_ms: number })[]).map((a) => ({ ...a, durationMs: a.duration_ms })) };
+}
+
+/** Makes the event due now, with the key's check and its answer (the event, 202) in the same batch. */
+export async function resendEvent(db: Database, caller: Caller, id: string, body: string, idempotency: IdempotentWrite | undefined, now: number) {
+  const values = { ...scope(caller), ...keyValues(idempotency), id, now };
+  const results = await db.batch([
+    ...keyStatements(db, caller, idempotency),
+    bind(db, deskQueries.resend, values),
+    ...(idempotency ? [recordAnswerIfChanged(db, caller, idempotency, id, { status: 202, body, headers: {} })] : []),
+  ]);
+  const { stored, rest } = splitKeyResults(results, idempotency);
+  return { stored, resent: rest[0]!.meta.changes > 0 }; // > 0: D1 also counts a move's change-log row
 }

@@ -1,6 +1,6 @@
-// The client's customers.search() and its query builder, against the Worker itself (its fetch export as the client's
-// fetch): no server needed. Values with quotes and backslashes are quoted by the builder, so they match exactly and
-// can never change what the query means.
+// The client against the Worker itself (its fetch export as the client's fetch): no server needed. customers.search()
+// and its query builder (values with quotes and backslashes are quoted by the builder, so they match exactly and can
+// never change what the query means); webhookEvents.attempts() and resend().
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { q, Vatly } from "../client/src/index";
@@ -33,5 +33,16 @@ describe("client customers.search()", () => {
     expect(await ids(q.name.is("back\\slash \"quoted\""))).toEqual([slash.id]);
     expect(await ids(q.or(q.name.is("Other"), q.not(q.email.contains("inject"))))).toHaveLength(1);
     expect(() => q.and(q.or(q.name.is("a"), q.name.is("b")), q.name.is("c"))).toThrow(/cannot mix AND and OR/);
+  });
+
+  it("webhookEvents.attempts() and resend(): the history of an event, and a new attempt now", async () => {
+    const { key } = await newKey();
+    const vatly = client(key);
+    await vatly.webhookEndpoints.create({ url: "https://client-desk.example/h", secret: "whsec-client-desk-01" });
+    await vatly.customers.create({ email: "desk@client.example" });
+    const event = (await vatly.webhookEvents.page({ eventName: "customer.created", limit: 1 })).data[0];
+    const before = await vatly.webhookEvents.attempts(event!.id);
+    expect(before).toMatchObject({ data: [], count: 0, delivery: { state: "pending" } });
+    expect(await vatly.webhookEvents.resend(event!.id)).toEqual(event);
   });
 });

@@ -1,0 +1,53 @@
+// POST /v1/webhook-events/:id/resend: a new attempt now, also for an event that has failed for good. 202 with the
+// event; the attempt shows up in its history. Never for an endpoint that is gone or a customer that was erased: an
+// erased customer's data is never sent again.
+import type { Env, RouteRequest } from "../../env";
+import { fail } from "../../lib/errors";
+import { EVENT_ID } from "../../lib/ids";
+import type { Described } from "../../openapi/describe";
+import { replayStored } from "../../pipeline/idempotency";
+import { NOT_FOUND } from "./attempts";
+import { deliverLater, WebhookEventSchema } from "./event";
+import { eventAttempts, resendEvent } from "./repository";
+
+const ENDPOINT_GONE = "The endpoint this event was for has been deleted (or there was none): there is nowhere to resend it.";
+const ERASED = "The customer of this event was deleted and erased: its data is never sent again.";
+
+/** POST /v1/webhook-events/:id/resend */
+export async function resendEventHandler(request: RouteRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const id = request.params.id!;
+  const { caller, idempotency } = request;
+  const { event } = EVENT_ID.test(id) ? await eventAttempts(request.db, caller, id) : { event: undefined };
+  if (!event && !idempotency) fail(404, "Webhook event not found.");
+  if (event && !idempotency) {
+    if (event.erased) fail(409, ERASED);
+    if (!event.endpointExists) fail(409, ENDPOINT_GONE);
+  }
+  const outcome = await resendEvent(request.db, caller, id, event?.body ?? "", idempotency, Date.now());
+  const replay = replayStored(outcome.stored, idempotency);
+  if (replay) return replay;
+  if (!outcome.resent) {
+    if (!event) fail(404, "Webhook event not found.");
+    fail(409, event.erased ? ERASED : ENDPOINT_GONE);
+  }
+  deliverLater(env, ctx, caller, id);
+  return new Response(event!.body, { status: 202, headers: { "Content-Type": "application/json; charset=utf-8" } });
+}
+
+export const describe: Described = {
+  path: "/v1/webhook-events/{id}/resend",
+  method: "post",
+  operation: (d) => ({
+    operationId: "resendWebhookEvent",
+    summary: "Resend an event now.",
+    description: "Queues a new delivery attempt now, also for an event that has failed for good; it shows up in the event's attempts. Counts against the account's rate limit.",
+    parameters: [d.id(EVENT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
+    responses: {
+      "202": d.json(d.schema("WebhookEvent", WebhookEventSchema), "Queued: the event that will be sent.", d.header("X-D1-Bookmark")),
+      ...d.common(),
+      ...d.writeErrors(null),
+      "404": d.error(NOT_FOUND),
+      "409": d.error("The event's endpoint is gone, or its customer was erased: it is not sent again (or the Idempotency-Key was used for a different request)."),
+    },
+  }),
+};
