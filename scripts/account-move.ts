@@ -62,7 +62,7 @@ export function describeMove(m: Move): string {
 /** The Workflow's name in the target environment, and where wrangler finds it. */
 function workflow(target: Target & { port?: string }) {
   const name = target.remote && target.env ? `account-move-${target.env}` : "account-move";
-  const where = target.remote ? (target.env ? ["--env", target.env] : []) : ["--local", "--port", target.port ?? devPort()];
+  const where = target.remote ? (target.env ? ["--env", target.env] : []) : ["--local", "--port", target.port ?? devPort(target.persistTo)];
   return { name, where };
 }
 
@@ -85,7 +85,7 @@ export async function startMove(params: object, target: Target & { port?: string
   const started = await wranglerAsync(["workflows", "trigger", name, JSON.stringify(params), "--id", id, ...where]);
   if (!started.ok) {
     const local = !target.remote && /ECONNREFUSED|fetch failed|connect|Could not/i.test(started.output);
-    throw new Error(local ? `Could not reach npm run dev on port ${target.port ?? devPort()}: start it first (or pass --port).` : `wrangler workflows trigger failed: ${started.output.split("\n").filter((l) => l.trim() && !/Logs were written|^[─⛅ ]/.test(l)).slice(-3).join(" ") || `no reason given (exit status ${started.code})`}`);
+    throw new Error(local ? `Could not reach npm run dev on port ${target.port ?? devPort(target.persistTo)}: start it first (or pass --port).` : `wrangler workflows trigger failed: ${started.output.split("\n").filter((l) => l.trim() && !/Logs were written|^[─⛅ ]/.test(l)).slice(-3).join(" ") || `no reason given (exit status ${started.code})`}`);
   }
   return id;
 }

@@ -48,7 +48,7 @@ const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(persistTo ? ["--pe
 for (const v of values.var ?? []) args.push("--var", v);
 if (values["inspector-port"]) args.push("--inspector-port", values["inspector-port"]);
 if (values["test-scheduled"]) args.push("--test-scheduled"); // GET /__scheduled?cron=... runs a Cron Trigger
-recordDevServer(port); // helpers in another terminal (webhooks:listen, account:move) default to this port
+recordDevServer(port, persistTo); // helpers in another terminal (webhooks:listen, account:move) default to this port
 const dev = spawn("wrangler", args, { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -117,7 +117,7 @@ export async function revokeKey(key: string, target: Target): Promise<StoredKey>
  * it minted last time revoked: one active key per tool and account, never a pile of them. Only the key's hash is kept
  * in the git-ignored local state; the key itself is printed once, as always.
  */
-export async function replaceLocalKey(tool: "dev" | "listen", options: { accountId: string; mode: Mode } & Target): Promise<string> {
+export async function replaceLocalKey(tool: "dev" | "listen" | "trigger", options: { accountId: string; mode: Mode } & Target): Promise<string> {
   const file = join(stateDir(options.persistTo), "vatly-local-keys.json");
   const minted = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
   const slot = `${tool}:${options.accountId}`;

@@ -45,19 +45,19 @@ export async function closeLocal() {
   opened = undefined;
 }
 
-/** Where `npm run dev` records where it serves, while it runs. */
-const DEV_RECORD = ".wrangler/vatly-dev.json";
+/** Where `npm run dev` records where it serves, while it runs: beside the local state it serves. */
+const devRecord = (persistTo?: string) => join(stateDir(persistTo), "vatly-dev.json");
 
-export function recordDevServer(port: string) {
-  mkdirSync(dirname(DEV_RECORD), { recursive: true });
-  writeFileSync(DEV_RECORD, JSON.stringify({ port, pid: process.pid }));
+export function recordDevServer(port: string, persistTo?: string) {
+  mkdirSync(dirname(devRecord(persistTo)), { recursive: true });
+  writeFileSync(devRecord(persistTo), JSON.stringify({ port, pid: process.pid }));
 }
 
-/** The port `npm run dev` serves now (its record, if its process still runs), else $PORT, else 8787. */
-export function devPort(): string {
+/** The port `npm run dev` serves now for this state (its record, if its process still runs), else $PORT, else 8787. */
+export function devPort(persistTo?: string): string {
   try {
-    if (existsSync(DEV_RECORD)) {
-      const { port, pid } = JSON.parse(readFileSync(DEV_RECORD, "utf8")) as { port: string; pid: number };
+    if (existsSync(devRecord(persistTo))) {
+      const { port, pid } = JSON.parse(readFileSync(devRecord(persistTo), "utf8")) as { port: string; pid: number };
       process.kill(pid, 0); // throws if that npm run dev has ended
       return String(port);
     }

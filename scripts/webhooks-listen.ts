@@ -9,15 +9,24 @@ import { replaceLocalKey } from "./keys";
 import { closeLocal, devPort } from "./local";
 import { cli } from "./wrangler";
 
-const USAGE = `Usage: npm run webhooks:listen [-- --port <receiver port>] [--api <url>] [--account <id>] [--persist-to <dir>]
+const USAGE = `Usage: npm run webhooks:listen [-- --port <receiver port>] [--forward-to <url>] [--api <url>] [--account <id>] [--persist-to <dir>]
 
 Receives on http://127.0.0.1:<port>/webhooks (default 4242) the events of the local account (default acct_local,
 as npm run dev), from the API at --api (default http://127.0.0.1:${devPort()}: where npm run dev serves now, else $PORT
-or 8787). Stop with Ctrl-C.`;
+or 8787). --forward-to passes each delivery on to your app (the exact body and the signature headers, so the app
+verifies it itself), prints the app's status, and answers the API with it: a failing app shows up as failed attempts
+in the event's history (GET /v1/webhook-events/<id>/attempts). Stop with Ctrl-C.`;
 
-const { values } = cli(USAGE, { port: { type: "string" }, api: { type: "string" }, account: { type: "string" }, "persist-to": { type: "string" } });
+const { values } = cli(USAGE, { port: { type: "string" }, "forward-to": { type: "string" }, api: { type: "string" }, account: { type: "string" }, "persist-to": { type: "string" } });
+const forwardTo = values["forward-to"];
+if (forwardTo !== undefined && !/^https?:\/\/[^\s]+$/.test(forwardTo)) {
+  console.error(`--forward-to must be an http(s) URL, such as http://127.0.0.1:3000/hooks.`);
+  process.exit(1);
+}
+/** The headers a delivery is verified by, passed on to the app as they came. */
+const FORWARDED = ["content-type", "user-agent", "vatly-signature", "webhook-id", "webhook-timestamp", "webhook-signature"];
 const port = Number(values.port ?? 4242);
-const api = (values.api ?? `http://127.0.0.1:${devPort()}`).replace(/\/+$/, "");
+const api = (values.api ?? `http://127.0.0.1:${devPort(values["persist-to"])}`).replace(/\/+$/, "");
 // The endpoint's secret as the API takes it (Vatly-Signature is an HMAC keyed with its UTF-8 bytes), and the same
 // bytes in the form Standard Webhooks libraries take (`whsec_` + base64) for webhook-signature.
 const secret = `local_${randomBytes(24).toString("hex")}`;
@@ -36,8 +45,25 @@ const server = createServer((request, response) => {
       const event = JSON.parse(body) as { id: string; eventName: string; entityType: string; entityId: string };
       line = `${new Date().toISOString()}  ${event.eventName.padEnd(17)} ${event.id}  ${event.entityType} ${event.entityId}`;
     } catch {}
-    console.log(`${line}  signature ${ok ? "ok" : "INVALID"}`);
-    response.writeHead(ok ? 200 : 400).end();
+    if (!forwardTo) {
+      console.log(`${line}  signature ${ok ? "ok" : "INVALID"}`);
+      response.writeHead(ok ? 200 : 400).end();
+      return;
+    }
+    // Passed on as received; the app's answer becomes ours, so the API records what the app said.
+    let status = 502;
+    let outcome: string;
+    try {
+      const headers = Object.fromEntries(FORWARDED.flatMap((name) => (request.headers[name] ? [[name, String(request.headers[name])]] : [])));
+      const answer = await fetch(forwardTo, { method: "POST", headers, body, signal: AbortSignal.timeout(9_000) });
+      status = answer.status;
+      await answer.body?.cancel();
+      outcome = `→ ${forwardTo} ${status}`;
+    } catch (err) {
+      outcome = `→ ${forwardTo} failed: ${(err as Error).message}`;
+    }
+    console.log(`${line}  signature ${ok ? "ok" : "INVALID"}  ${outcome}`);
+    response.writeHead(status).end();
   });
 });
 
@@ -62,7 +88,7 @@ server.listen(port, "127.0.0.1", async () => {
     console.log(`Listening on ${url}: the test-mode endpoint of the local account.
 Signing secret: ${secret}  (Vatly-Signature: hex HMAC-SHA256 of the body keyed with it; the PHP client's validator)
 Standard Webhooks: ${standardSecret}  (webhook-signature: paste into \`new Webhook(...)\` of the standardwebhooks libraries)
-Ready: events will appear below (Ctrl-C to stop).`);
+${forwardTo ? `Forwarding each delivery to ${forwardTo}; its status is the answer the API records.\n` : ""}Ready: events will appear below (Ctrl-C to stop).`);
   } catch (err) {
     console.error(`Could not register with ${api} (is \`npm run dev\` running?): ${(err as Error).message}`);
     process.exit(1);

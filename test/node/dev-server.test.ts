@@ -573,6 +573,60 @@ describe("npm run webhooks:listen", () => {
   });
 });
 
+describe("the webhook desk: webhooks:listen --forward-to, webhooks:trigger, the attempts of an event", () => {
+  it("forwards each delivery to the app as received, answers with the app's status (a failing app shows in the history), and a triggered event arrives", async () => {
+    const account = `acct_desk${PORT}`;
+    // The developer's app: refuses the first delivery of each event, then takes it.
+    const got: { body: string; headers: Record<string, string> }[] = [];
+    const app = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        got.push({ body, headers: req.headers as Record<string, string> });
+        res.writeHead(got.filter((g) => g.headers["webhook-id"] === req.headers["webhook-id"]).length === 1 ? 500 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    const appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}/hooks`;
+    const listenPort = String(Number(PORT) + 1500);
+    const listen = spawn(TSX, ["scripts/webhooks-listen.ts", "--port", listenPort, "--forward-to", appUrl, "--api", BASE, "--account", account, "--persist-to", STATE], { detached: true });
+    let printed = "";
+    listen.stdout!.on("data", (chunk) => (printed += chunk));
+    listen.stderr!.on("data", (chunk) => (printed += chunk));
+    try {
+      await until(() => (printed.includes("Ready") ? true : undefined));
+      const secret = /Signing secret: (\S+)/.exec(printed)![1]!;
+      const help = spawnSync(TSX, ["scripts/webhooks-trigger.ts", "--help"], { encoding: "utf8" });
+      expect(help.stdout).toMatch(/customer\.created[\s\S]*customer\.updated[\s\S]*customer\.deleted/);
+      const triggered = spawnSync(TSX, ["scripts/webhooks-trigger.ts", "customer.updated", "--api", BASE, "--account", account, "--persist-to", STATE], { encoding: "utf8" });
+      expect(triggered.status, triggered.stderr).toBe(0);
+      const eventId = triggered.stdout.trim().split("\n").at(-1)!;
+      expect(eventId).toMatch(/^webhook_event_/);
+      // The first delivery of that event meets the failing app; its retry (1 s here) gets through.
+      await until(() => (got.filter((g) => g.headers["webhook-id"] === eventId).length >= 2 ? true : undefined), 30_000);
+      expect(printed).toMatch(new RegExp(`customer\\.updated +${eventId} .*signature ok  → ${appUrl.replaceAll(".", "\\.")} 500`));
+      expect(printed).toMatch(new RegExp(`${eventId} .*→ ${appUrl.replaceAll(".", "\\.")} 204`));
+      const delivery = got.find((g) => g.headers["webhook-id"] === eventId)!;
+      expect((await verifyWebhook(delivery.body, delivery.headers, { secrets: secret })).id).toBe(eventId);
+      const key = cli("create", "--account", account, "--mode", "test");
+      const vatly = new Vatly({ apiKey: key, baseUrl: BASE });
+      let attempts = await vatly.webhookEvents.attempts(eventId);
+      for (let i = 0; i < 50 && attempts.delivery.state !== "delivered"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        attempts = await vatly.webhookEvents.attempts(eventId);
+      }
+      expect(attempts.delivery.state).toBe("delivered");
+      expect(attempts.data.map((a) => a.status)).toEqual([204, 500]);
+      // Resent from the desk: one more attempt, recorded.
+      expect((await vatly.webhookEvents.resend(eventId)).id).toBe(eventId);
+      await until(() => (got.filter((g) => g.headers["webhook-id"] === eventId).length >= 3 ? true : undefined), 30_000);
+    } finally {
+      process.kill(-listen.pid!, "SIGTERM");
+      app.close();
+    }
+  }, 120_000);
+});
+
 describe("README", () => {
   // Every shell block, run as printed against this npm run dev (only the port differs, and local state goes to this
   // test's own directory), except the few marked "not run by the tests" with the reason.
