@@ -37,7 +37,8 @@ export const CustomerSchema = v.object({
   email: v.string(),
   name: v.nullable(v.string()),
   createdAt: IsoSecondsSchema,
-  metadata: v.nullable(v.record(v.string(), v.string())),
+  // Always an object: no metadata is {} (null in a request clears it to that).
+  metadata: v.record(v.string(), v.string()),
   links: v.object({ self: LinkSchema }),
 });
 

@@ -671,7 +671,7 @@ describe("README", () => {
       if (block.includes("webhook-endpoints")) expect(out).toContain('"resource":"webhook_endpoint"');
       if (block.includes("X-D1-Bookmark: $BOOKMARK")) expect(JSON.parse(out).data.length).toBeGreaterThan(0);
       if (block.includes("key:list")) expect(out).toMatch(/test_…\w{4} {2}created .* shard \d/);
-      if (block.includes("try-client.ts")) expect(out).toMatch(/cus_\w+ \S+@example\.com/);
+      if (block.includes("try-vatly.mjs")) expect(out.trim().split("\n")).toEqual([expect.stringMatching(/^cus_\w+ \S+@example\.com$/), expect.stringMatching(/^cus_\w+ \S+@example\.com$/)]);
     }
   }, 300_000);
 });
