@@ -1,5 +1,4 @@
 import type { IRequestStrict } from "itty-router";
-import type { AccountDatabase } from "./db/account-database";
 
 /** The Worker's bindings and vars: generated from wrangler.toml by `npm run cf-typegen` (worker-configuration.d.ts). */
 export type Env = Cloudflare.Env;
@@ -30,6 +29,14 @@ export interface IdempotentWrite {
   settled?: boolean;
 }
 
+/**
+ * The request's D1 session as the stages and handlers use it (db/account-database.ts implements it, following the
+ * account across shards); declared here so that the request's type needs nothing from db/.
+ */
+export interface RequestDatabase extends Pick<D1Database, "prepare" | "batch"> {
+  getBookmark(): string | null;
+}
+
 /** A request as the router's stages fill it in, in order. */
 export type ApiRequest = IRequestStrict & {
   // startRequest
@@ -43,7 +50,7 @@ export type ApiRequest = IRequestStrict & {
   // authenticate
   caller?: Caller;
   // openSession
-  db?: AccountDatabase;
+  db?: RequestDatabase;
   // readBody
   input?: Record<string, unknown>;
   // idempotency
@@ -51,4 +58,4 @@ export type ApiRequest = IRequestStrict & {
 };
 
 /** What a route handler receives: every stage has run. */
-export type RouteRequest = ApiRequest & { caller: Caller; db: AccountDatabase };
+export type RouteRequest = ApiRequest & { caller: Caller; db: RequestDatabase };

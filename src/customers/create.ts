@@ -9,7 +9,7 @@ import { deliverLater, eventBody, newEvent } from "../webhooks/events/event";
 import { CustomerSchema, toCustomer, type CustomerRow } from "./customer";
 import { Email, Metadata, Name } from "./fields";
 import { insertCustomer, newEtag } from "./repository";
-import type { Described } from "../openapi/describe";
+import type { Described } from "../lib/describe";
 import { MAX_BODY_BYTES } from "../pipeline/body";
 
 export const CreateCustomerBody = v.object(

@@ -5,7 +5,7 @@ import { replayStored } from "../pipeline/idempotency";
 import { deliverLater, eventBody, newEvent } from "../webhooks/events/event";
 import { deleteCustomer } from "./repository";
 import { NOT_FOUND, notFound } from "./retrieve";
-import type { Described } from "../openapi/describe";
+import type { Described } from "../lib/describe";
 
 /** DELETE /v1/customers/:id: erasure, answered with 204. Unknown or already deleted: 404. */
 export async function deleteCustomerHandler(request: RouteRequest, env: Env, ctx: ExecutionContext): Promise<Response> {

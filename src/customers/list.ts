@@ -5,7 +5,7 @@ import { CUSTOMER_ID } from "../lib/ids";
 import { pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../lib/pagination";
 import { CustomerListSchema, toCustomer } from "./customer";
 import { listCustomers } from "./repository";
-import type { Described } from "../openapi/describe";
+import type { Described } from "../lib/describe";
 
 export const ListCustomersQuery = pageQuerySchema(CUSTOMER_ID, "a customer id (cus_...)", {
   // Not in the contract: the filter behind the PHP client's listByEmail(), compared as on write (trimmed, any case).

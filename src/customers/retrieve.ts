@@ -5,7 +5,7 @@ import { etagHeader, notModified } from "../pipeline/conditional";
 import { fail } from "../lib/errors";
 import { CustomerSchema, toCustomer } from "./customer";
 import { findCustomer } from "./repository";
-import type { Described } from "../openapi/describe";
+import type { Described } from "../lib/describe";
 
 /** Documented for every route of one customer: a malformed id is not found either. */
 export const NOT_FOUND = "No customer with this id in the caller's account and mode (or it was deleted).";

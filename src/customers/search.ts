@@ -11,7 +11,7 @@ import { DEFAULT_LIMIT, parsePageQuery, single } from "../lib/pagination";
 import { CustomerListSchema, toCustomer } from "./customer";
 import { parseSearchQuery, SearchSyntaxError } from "./search-query";
 import { searchCustomers } from "./search.repository";
-import type { Described } from "../openapi/describe";
+import type { Described } from "../lib/describe";
 
 const LIMIT_MESSAGE = "The limit parameter must be an integer between 1 and 100.";
 const PAGE_MESSAGE = "The page parameter is not a page token of this query (tokens belong to one query, account and mode).";

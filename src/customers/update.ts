@@ -12,7 +12,7 @@ import { CustomerSchema, toCustomer, type CustomerRow } from "./customer";
 import { Email, MAX_METADATA_KEYS, MetadataPatch, Name } from "./fields";
 import { findCustomerKeyed, updateCustomer, type CustomerChanges } from "./repository";
 import { NOT_FOUND, notFound } from "./retrieve";
-import type { Described } from "../openapi/describe";
+import type { Described } from "../lib/describe";
 import { MAX_BODY_BYTES } from "../pipeline/body";
 
 // Unknown fields are refused by name (refusedFields), so the document states the body as closed.

@@ -19,7 +19,7 @@ import * as listEvents from "../webhooks/events/list";
 import * as resendEvent from "../webhooks/events/resend";
 import { describeDeliveries } from "../webhooks/events/event";
 import * as retrieveEvent from "../webhooks/events/retrieve";
-import { describer, type Described, type Operation } from "./describe";
+import { describer, type Described, type Operation } from "../lib/describe";
 import { describeDocument, describeHome } from "./serve";
 
 /** Every operation the Worker serves, in the document's order. */

@@ -3,7 +3,7 @@ import { json } from "itty-router";
 import openApiDocument from "../../openapi.json";
 import type { ApiRequest } from "../env";
 import { LinkSchema } from "../lib/links";
-import type { Described } from "./describe";
+import type { Described } from "../lib/describe";
 
 /** GET /v1/openapi.json: the committed document, naming the server it is served from. Public, like any API description. */
 export const serveDocument = (request: ApiRequest) => json({ ...openApiDocument, servers: [{ url: request.base }] });

@@ -2,7 +2,7 @@ import * as v from "valibot";
 import type { Env, RouteRequest } from "../../env";
 import { failValidation } from "../../lib/errors";
 import { isoSeconds, newId } from "../../lib/ids";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { MAX_BODY_BYTES } from "../../pipeline/body";
 import { uniqueViolation } from "../../pipeline/database";
 import { replayRaceWinner, replayStored } from "../../pipeline/idempotency";

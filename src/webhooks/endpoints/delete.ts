@@ -1,6 +1,6 @@
 import type { RouteRequest } from "../../env";
 import { ENDPOINT_ID } from "../../lib/ids";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { replayStored } from "../../pipeline/idempotency";
 import { NOT_FOUND, notFound } from "./endpoint";
 import { deleteEndpoint } from "./repository";

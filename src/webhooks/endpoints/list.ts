@@ -2,7 +2,7 @@ import { json } from "itty-router";
 import type { RouteRequest } from "../../env";
 import { ENDPOINT_ID } from "../../lib/ids";
 import { pageLinks, pageQuerySchema, parsePageQuery, requireCursor } from "../../lib/pagination";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { toEndpoint, WebhookEndpointListSchema } from "./endpoint";
 import { listEndpoints } from "./repository";
 

@@ -1,7 +1,7 @@
 import { json } from "itty-router";
 import type { RouteRequest } from "../../env";
 import { ENDPOINT_ID } from "../../lib/ids";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { findOr404, NOT_FOUND, toEndpoint, WebhookEndpointSchema } from "./endpoint";
 
 /** GET /v1/webhook-endpoints/:id */

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import type { Env, RouteRequest } from "../../env";
 import { failValidation, fieldErrors, refusedFields } from "../../lib/errors";
 import { ENDPOINT_ID } from "../../lib/ids";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { MAX_BODY_BYTES } from "../../pipeline/body";
 import { replayStored } from "../../pipeline/idempotency";
 import { deliverLater, newEvent } from "../events/event";

@@ -6,7 +6,7 @@ import type { RouteRequest } from "../../env";
 import { fail } from "../../lib/errors";
 import { EVENT_ID } from "../../lib/ids";
 import { link, LinkSchema } from "../../lib/links";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { eventAttempts, type AttemptRow, type EventState } from "./repository";
 
 export const NOT_FOUND = "No event with this id in the caller's account and mode (or older than 30 days).";

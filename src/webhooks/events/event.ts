@@ -4,7 +4,7 @@ import type { Caller, Env } from "../../env";
 import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../../lib/ids";
 import { link, LinkSchema } from "../../lib/links";
 import { listSchema } from "../../lib/pagination";
-import type { Describer } from "../../openapi/describe";
+import type { Describer } from "../../lib/describe";
 
 export const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
 type EventName = (typeof EVENT_NAMES)[number];

@@ -2,7 +2,7 @@ import * as v from "valibot";
 import type { RouteRequest } from "../../env";
 import { EVENT_ID } from "../../lib/ids";
 import { pageLinks, pageQuerySchema, parsePageQuery, requireCursor, single } from "../../lib/pagination";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { EVENT_NAMES, jsonText, WebhookEventListSchema } from "./event";
 import { listEvents } from "./repository";
 

@@ -4,7 +4,7 @@
 import type { Env, RouteRequest } from "../../env";
 import { fail } from "../../lib/errors";
 import { EVENT_ID } from "../../lib/ids";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { replayStored } from "../../pipeline/idempotency";
 import { NOT_FOUND } from "./attempts";
 import { deliverLater, WebhookEventSchema } from "./event";

@@ -1,7 +1,7 @@
 import type { RouteRequest } from "../../env";
 import { fail } from "../../lib/errors";
 import { EVENT_ID } from "../../lib/ids";
-import type { Described } from "../../openapi/describe";
+import type { Described } from "../../lib/describe";
 import { jsonText, WebhookEventSchema } from "./event";
 import { findEvent } from "./repository";
 

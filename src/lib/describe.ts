@@ -3,8 +3,8 @@
 // Worker serves the committed openapi.json, so the converter is only loaded by `npm run openapi` and the tests.
 import { toJsonSchema, toJsonSchemaDefs, type ConversionConfig } from "@valibot/to-json-schema";
 import type * as v from "valibot";
-import { ErrorSchema, ValidationErrorSchema } from "../lib/errors";
-import { LinkSchema } from "../lib/links";
+import { ErrorSchema, ValidationErrorSchema } from "./errors";
+import { LinkSchema } from "./links";
 
 type Schema = v.GenericSchema;
 type Method = "get" | "post" | "patch" | "delete";
