@@ -63,7 +63,7 @@ export const describe: Described = {
   method: "post",
   operation: (d) => ({
     operationId: "createCustomer",
-    summary: "Create a customer.",
+    summary: "Create a customer",
     parameters: [d.param("IdempotencyKey"), d.param("Bookmark")],
     requestBody: { ...d.body(d.schema("CreateCustomerRequest", CreateCustomerBody)), required: true },
     responses: {

@@ -30,7 +30,14 @@ export function toCustomer(row: CustomerRow, base: string, metadata: Record<stri
 
 // Response schemas: they describe what toCustomer() and the list produce, for the OpenAPI document and the tests.
 
-export const CustomerSchema = v.object({
+/** What the reference shows: a customer as the API answers it. */
+export const CUSTOMER_EXAMPLE = {
+  id: "cus_0VcZ8xKq3mP7RtW2yL5nB9", resource: "customer" as const, testmode: false, email: "ada@lovelace.example", name: "Ada Lovelace",
+  createdAt: "2026-11-30T09:14:03Z", metadata: { plan: "pro", crm_id: "A-1042" },
+  links: { self: { href: "https://api.example.com/v1/customers/cus_0VcZ8xKq3mP7RtW2yL5nB9", type: "application/json" as const } },
+};
+
+export const CustomerSchema = v.pipe(v.object({
   id: v.pipe(v.string(), v.regex(CUSTOMER_ID)),
   resource: v.literal("customer"),
   testmode: v.boolean(),
@@ -40,6 +47,14 @@ export const CustomerSchema = v.object({
   // Always an object: no metadata is {} (null in a request clears it to that).
   metadata: v.record(v.string(), v.string()),
   links: v.object({ self: LinkSchema }),
-});
+}), v.examples([CUSTOMER_EXAMPLE]));
 
-export const CustomerListSchema = listSchema(CustomerSchema);
+export const CustomerListSchema = v.pipe(listSchema(CustomerSchema), v.examples([{
+  data: [CUSTOMER_EXAMPLE],
+  count: 1,
+  links: {
+    self: { href: "https://api.example.com/v1/customers?limit=1", type: "application/json" as const },
+    next: { href: "https://api.example.com/v1/customers?startingAfter=cus_0VcZ8xKq3mP7RtW2yL5nB9&limit=1", type: "application/json" as const },
+    prev: null,
+  },
+}]));

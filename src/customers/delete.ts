@@ -27,7 +27,8 @@ export const describe: Described = {
   method: "delete",
   operation: (d) => ({
     operationId: "deleteCustomer",
-    summary: "Delete a customer: its email, name and metadata are erased.",
+    summary: "Delete a customer",
+    description: "Its email, name and metadata are erased; a tombstone keeps the id and the times. Sends customer.deleted.",
     parameters: [d.id(CUSTOMER_ID), d.param("IdempotencyKey"), d.param("IfMatch"), d.param("Bookmark")],
     responses: {
       "204": d.empty("Deleted (or, with Idempotent-Replayed: true, the replay of the delete).", d.header("X-D1-Bookmark")),

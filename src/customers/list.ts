@@ -37,7 +37,8 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "listCustomers",
-    summary: "List customers, newest first, with ID cursors.",
+    summary: "List customers",
+    description: "Newest first, with id cursors (`startingAfter`, `endingBefore`) and an optional exact `email` filter.",
     parameters: [...d.query(ListCustomersQuery), d.param("Bookmark")],
     responses: {
       "200": d.json(d.schema("CustomerList", CustomerListSchema), "A page of customers.", d.header("X-D1-Bookmark")),

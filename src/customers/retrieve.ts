@@ -29,7 +29,7 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "getCustomer",
-    summary: "Retrieve a customer.",
+    summary: "Retrieve a customer",
     parameters: [d.id(CUSTOMER_ID), d.param("Bookmark"), d.param("IfNoneMatch")],
     responses: {
       "200": d.json(d.schema("Customer", CustomerSchema), "The customer.", { ...d.header("X-D1-Bookmark"), ...d.header("ETag") }),

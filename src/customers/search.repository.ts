@@ -81,6 +81,11 @@ const RANK: ((c: Clause) => boolean)[] = [
  * caller knows whether more follow. Scoped to the caller's account and mode like every customer query.
  */
 export async function searchCustomers(db: Database, caller: Scope, query: SearchQuery, before: string | null, limit: number): Promise<CustomerRow[]> {
+  return (await searchStatement(db, caller, query, before, limit).all<StoredCustomer>()).results.map(toRow);
+}
+
+/** The one statement of a search page (the bench reads its `meta.rows_read`). */
+export function searchStatement(db: Database, caller: Scope, query: SearchQuery, before: string | null, limit: number): D1PreparedStatement {
   const s = scope(caller);
   const sourceParams: unknown[] = [];
   // The candidates: the best clause's index under AND; every clause's under OR (a negated clause there: the scope).
@@ -104,5 +109,5 @@ export async function searchCustomers(db: Database, caller: Scope, query: Search
   const from = source === null ? "customers c" : `(${source}) AS k CROSS JOIN customers c ON c.id = k.id`;
   const sql = `SELECT ${COLUMNS} FROM ${from} WHERE c.account_id = ? AND c.testmode = ? ${before ? "AND c.id < ?" : ""} AND (${checks}) ORDER BY c.id DESC LIMIT ?`;
   const bound = [...sourceParams, s.accountId, s.testmode, ...(before ? [before] : []), ...checkParams, limit + 1];
-  return (await db.prepare(sql).bind(...bound).all<StoredCustomer>()).results.map(toRow);
+  return db.prepare(sql).bind(...bound);
 }

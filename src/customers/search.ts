@@ -77,7 +77,7 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "searchCustomers",
-    summary: "Search customers.",
+    summary: "Search customers",
     description: [
       "Stripe's search language with Vatly's field names, newest first, seeing every write before it.",
       'Clauses: `email:"a@b.c"` and `name:"Ann Smith"` (exact; email in any case), `email~"acme"` and `name~"smi"`',

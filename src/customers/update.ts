@@ -70,7 +70,8 @@ export const describe: Described = {
   method: "patch",
   operation: (d) => ({
     operationId: "updateCustomer",
-    summary: "Update a customer: email, name, and metadata merged key by key (JSON Merge Patch).",
+    summary: "Update a customer",
+    description: "Email, name, and metadata merged key by key (JSON Merge Patch: null removes a key). If-Match makes it conditional. Sends customer.updated.",
     parameters: [d.id(CUSTOMER_ID), d.param("IdempotencyKey"), d.param("IfMatch"), d.param("Bookmark")],
     requestBody: d.body(d.schema("UpdateCustomerRequest", v.strictObject(UpdateCustomerBody.entries)), ["application/json", "application/merge-patch+json"]),
     responses: {

@@ -17,7 +17,10 @@ export interface Described {
 }
 export interface Operation {
   operationId: string;
+  /** A few words, for a sidebar; the rest goes in `description`. */
   summary: string;
+  description?: string;
+  tags?: string[];
   parameters?: object[];
   security?: object[];
   requestBody?: object;

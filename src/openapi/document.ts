@@ -29,17 +29,26 @@ export const OPERATIONS: Described[] = [
   listEvents, retrieveEvent, listAttempts, resendEvent,
 ].map((module) => module.describe).concat(describeDocument, describeHome);
 
-/** HEAD of every GET (RFC 9110): the same status and headers, no body. */
-function head(get: Operation): Operation {
+/** HEAD of every GET (RFC 9110): the same status and headers, no body. Kept out of the reference's sidebar. */
+function head(get: Operation): Operation & { "x-scalar-ignore": true } {
   const responses = Object.fromEntries(Object.entries(get.responses).map(([status, r]) => [status, { description: r.description, headers: r.headers }]));
-  return { ...get, operationId: `${get.operationId}Head`, summary: `${get.summary} Headers only.`, responses };
+  return { ...get, operationId: `${get.operationId}Head`, summary: `${get.summary} (headers only)`, responses, "x-scalar-ignore": true };
 }
+
+/** The reference's groups, by the path an operation serves. */
+const TAGS = [
+  { name: "Customers", description: "Customers of the merchant: create, list, search, retrieve, update, delete.", prefix: "/v1/customers" },
+  { name: "Webhook endpoints", description: "Where events are delivered: one endpoint per account and mode.", prefix: "/v1/webhook-endpoints" },
+  { name: "Webhook events", description: "What happened, as delivered; each event's delivery history and resend.", prefix: "/v1/webhook-events" },
+  { name: "Reference", description: "This document, and where to read it.", prefix: "/" },
+];
+const tagOf = (path: string) => TAGS.find((t) => path === t.prefix || path.startsWith(`${t.prefix}/`) || t.prefix === "/")!.name;
 
 export function buildOpenApiDocument() {
   const { d, components } = describer();
   const paths: Record<string, Record<string, Operation>> = {};
   for (const { path, method, operation } of OPERATIONS) {
-    const described = operation(d);
+    const described = { ...operation(d), tags: [tagOf(path)] };
     paths[path] = { ...paths[path], [method]: described, ...(method === "get" ? { head: head(described) } : {}) };
   }
   return {
@@ -53,6 +62,7 @@ export function buildOpenApiDocument() {
     // The served copy names the server it is served from; this is the one `npm run dev` starts.
     servers: [{ url: "http://127.0.0.1:8787", description: "npm run dev" }],
     security: [{ bearerAuth: [] }],
+    tags: TAGS.map(({ name, description }) => ({ name, description })),
     paths,
     webhooks: describeDeliveries(d),
     components: {

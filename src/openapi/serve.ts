@@ -26,7 +26,7 @@ export const describeDocument: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "getOpenApiDocument",
-    summary: "This document.",
+    summary: "The OpenAPI document",
     security: [],
     responses: {
       "200": d.json({ type: "object" }, "The OpenAPI description."),
@@ -41,7 +41,8 @@ export const describeHome: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "getHome",
-    summary: "Where the reference is: a redirect to /docs for a browser, else links to /docs and this document.",
+    summary: "API home",
+    description: "A redirect to /docs for a browser, else links to /docs and this document.",
     security: [],
     responses: {
       "200": d.json({

@@ -48,7 +48,8 @@ export const describe: Described = {
   method: "post",
   operation: (d) => ({
     operationId: "createWebhookEndpoint",
-    summary: "Register the webhook endpoint of this account and mode; it receives webhook.setup.",
+    summary: "Create the webhook endpoint",
+    description: "Registers the webhook endpoint of this account and mode (one per account and mode); it receives webhook.setup first.",
     parameters: [d.param("IdempotencyKey"), d.param("Bookmark")],
     requestBody: { ...d.body(d.schema("CreateWebhookEndpointRequest", CreateEndpointBody)), required: true },
     responses: {

@@ -22,7 +22,8 @@ export const describe: Described = {
   method: "delete",
   operation: (d) => ({
     operationId: "deleteWebhookEndpoint",
-    summary: "Delete the endpoint: nothing more is sent to it, retries included.",
+    summary: "Delete the webhook endpoint",
+    description: "Nothing more is sent to it, retries included.",
     parameters: [d.id(ENDPOINT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
     responses: {
       "204": d.empty("Deleted (or the replay of the delete).", d.header("X-D1-Bookmark")),

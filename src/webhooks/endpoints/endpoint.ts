@@ -38,14 +38,17 @@ export const Secret = v.pipe(
   v.description("Write-only: never returned. Signs every delivery (Vatly-Signature and webhook-signature)."),
 );
 
-export const WebhookEndpointSchema = v.object({
+export const WebhookEndpointSchema = v.pipe(v.object({
   id: v.pipe(v.string(), v.regex(ENDPOINT_ID)),
   resource: v.literal("webhook_endpoint"),
   testmode: v.boolean(),
   url: v.string(),
   createdAt: IsoSecondsSchema,
   links: v.object({ self: LinkSchema }),
-});
+}), v.examples([{
+  id: "webhook_0VcZ9Ab3Cd4Ef5Gh6Ij7Kl", resource: "webhook_endpoint" as const, testmode: false, url: "https://shop.example/webhooks/vatly", createdAt: "2026-11-30T09:20:41Z",
+  links: { self: { href: "https://api.example.com/v1/webhook-endpoints/webhook_0VcZ9Ab3Cd4Ef5Gh6Ij7Kl", type: "application/json" as const } },
+}]));
 export const WebhookEndpointListSchema = listSchema(WebhookEndpointSchema, 1);
 
 export const toEndpoint = (row: Pick<EndpointRow, "id" | "url" | "createdAt">, testmode: boolean, base: string) => ({

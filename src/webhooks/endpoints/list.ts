@@ -28,7 +28,8 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "listWebhookEndpoints",
-    summary: "List the webhook endpoint of this account and mode (at most one).",
+    summary: "List webhook endpoints",
+    description: "The webhook endpoint of this account and mode (at most one).",
     parameters: [...d.query(ListEndpointsQuery), d.param("Bookmark")],
     responses: {
       "200": d.json(d.schema("WebhookEndpointList", WebhookEndpointListSchema), "The endpoint, if any, in the list envelope.", d.header("X-D1-Bookmark")),

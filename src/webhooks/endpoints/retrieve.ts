@@ -14,7 +14,7 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "getWebhookEndpoint",
-    summary: "Retrieve the webhook endpoint.",
+    summary: "Retrieve the webhook endpoint",
     parameters: [d.id(ENDPOINT_ID), d.param("Bookmark")],
     responses: {
       "200": d.json(d.schema("WebhookEndpoint", WebhookEndpointSchema), "The endpoint.", d.header("X-D1-Bookmark")),

@@ -48,7 +48,8 @@ export const describe: Described = {
   method: "patch",
   operation: (d) => ({
     operationId: "updateWebhookEndpoint",
-    summary: "Change the url (sends webhook.setup) and/or rotate the secret (the old one signs for 24 more hours).",
+    summary: "Update the webhook endpoint",
+    description: "Change the url (sends webhook.setup) and/or rotate the secret: the old one keeps signing webhook-signature for 24 hours.",
     parameters: [d.id(ENDPOINT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
     requestBody: d.body(d.schema("UpdateWebhookEndpointRequest", v.strictObject(UpdateEndpointBody.entries)), ["application/json", "application/merge-patch+json"]),
     responses: {

@@ -57,7 +57,7 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "listWebhookEventAttempts",
-    summary: "List an event's delivery attempts.",
+    summary: "List delivery attempts",
     description: "Every attempt to deliver the event, newest first (each with its endpoint, time, the receiver's status or the error, and duration), and the event's delivery state with the time of its next attempt. Erased with the event after 30 days.",
     parameters: [d.id(EVENT_ID), d.param("Bookmark")],
     responses: {

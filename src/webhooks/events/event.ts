@@ -1,5 +1,6 @@
 // The WebhookEvent object, and handing a committed event to the delivery queue. Its routes: list.ts, retrieve.ts.
 import * as v from "valibot";
+import { CUSTOMER_EXAMPLE } from "../../customers/customer";
 import type { Caller, Env } from "../../env";
 import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../../lib/ids";
 import { link, LinkSchema } from "../../lib/links";
@@ -42,7 +43,7 @@ export function deliverLater(env: Env, ctx: ExecutionContext, caller: Caller, ev
 }
 
 // Response schemas, for the OpenAPI document and the tests.
-export const WebhookEventSchema = v.object({
+export const WebhookEventSchema = v.pipe(v.object({
   id: v.pipe(v.string(), v.regex(EVENT_ID)),
   resource: v.literal("webhook_event"),
   eventName: v.picklist(EVENT_NAMES),
@@ -52,7 +53,11 @@ export const WebhookEventSchema = v.object({
   testmode: v.boolean(),
   object: v.nullable(v.record(v.string(), v.unknown())),
   links: v.object({ self: LinkSchema }),
-});
+}), v.examples([{
+  id: "webhook_event_0VcZ9Xy1Zw2Vu3Ts4Rq5Po", resource: "webhook_event" as const, eventName: "customer.created" as const, entityType: "customer" as const,
+  entityId: "cus_0VcZ8xKq3mP7RtW2yL5nB9", createdAt: "2026-11-30T09:14:03Z", testmode: false, object: CUSTOMER_EXAMPLE,
+  links: { self: { href: "https://api.example.com/v1/webhook-events/webhook_event_0VcZ9Xy1Zw2Vu3Ts4Rq5Po", type: "application/json" as const } },
+}]));
 export const WebhookEventListSchema = listSchema(WebhookEventSchema);
 
 /** An answer whose JSON was rendered already (stored event bodies are spliced in as they are). */

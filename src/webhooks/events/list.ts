@@ -26,7 +26,8 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "listWebhookEvents",
-    summary: "List events of the last 30 days, newest first, optionally of one eventName.",
+    summary: "List events",
+    description: "Events of the last 30 days, newest first, optionally of one eventName.",
     parameters: [...d.query(ListEventsQuery), d.param("Bookmark")],
     responses: {
       "200": d.json(d.schema("WebhookEventList", WebhookEventListSchema), "A page of events.", d.header("X-D1-Bookmark")),

@@ -39,7 +39,7 @@ export const describe: Described = {
   method: "post",
   operation: (d) => ({
     operationId: "resendWebhookEvent",
-    summary: "Resend an event now.",
+    summary: "Resend an event now",
     description: "Queues a new delivery attempt now, also for an event that has failed for good; it shows up in the event's attempts. Counts against the account's rate limit.",
     parameters: [d.id(EVENT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
     responses: {

@@ -18,7 +18,8 @@ export const describe: Described = {
   method: "get",
   operation: (d) => ({
     operationId: "getWebhookEvent",
-    summary: "Retrieve an event: the body of its deliveries.",
+    summary: "Retrieve an event",
+    description: "The event exactly as its deliveries carry it.",
     parameters: [d.id(EVENT_ID), d.param("Bookmark")],
     responses: {
       "200": d.json(d.schema("WebhookEvent", WebhookEventSchema), "The event.", d.header("X-D1-Bookmark")),
