@@ -99,7 +99,9 @@ export function searchStatement(db: Database, caller: Scope, query: SearchQuery,
       return { sql: candidates(c, params, s), params };
     });
     if (each.every((e) => e.sql !== null)) {
-      source = each.map((e) => e.sql).join(" UNION ");
+      // UNION ALL, then DISTINCT: a plain UNION merges sorted inputs, which makes SQLite read each clause's rows in
+      // id order (a scan of the account) instead of from its own index.
+      source = `SELECT DISTINCT id FROM (${each.map((e) => e.sql).join(" UNION ALL ")})`;
       for (const e of each) sourceParams.push(...e.params);
     }
   }
