@@ -53,27 +53,35 @@ BEGIN
     SELECT NEW.account_id, NEW.testmode, `key`, `value`, NEW.id FROM json_each(NEW.metadata) WHERE `type` = 'text';
 END;
 --> statement-breakpoint
-CREATE TRIGGER `search_customers_update` AFTER UPDATE OF `email`, `name`, `metadata` ON `customers`
-WHEN OLD.email IS NOT NEW.email OR OLD.name IS NOT NEW.name OR OLD.metadata IS NOT NEW.metadata
+-- An update re-indexes only what it changed: each field has its own trigger.
+CREATE TRIGGER `search_customers_update_email` AFTER UPDATE OF `email` ON `customers` WHEN OLD.email IS NOT NEW.email
 BEGIN
   DELETE FROM `customer_trigrams` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'email' AND `customer_id` = OLD.id AND `trigram` IN (SELECT substr(lower(OLD.email), n, 3) FROM `search_positions` WHERE n <= length(OLD.email) - 2);
   UPDATE `customer_trigram_counts` SET `n` = `n` - 1 WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'email' AND `trigram` IN (SELECT substr(lower(OLD.email), n, 3) FROM `search_positions` WHERE n <= length(OLD.email) - 2);
   DELETE FROM `customer_trigram_counts` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'email' AND `n` <= 0 AND `trigram` IN (SELECT substr(lower(OLD.email), n, 3) FROM `search_positions` WHERE n <= length(OLD.email) - 2);
-  DELETE FROM `customer_trigrams` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'name' AND `customer_id` = OLD.id AND `trigram` IN (SELECT substr(lower(OLD.name), n, 3) FROM `search_positions` WHERE n <= length(OLD.name) - 2);
-  UPDATE `customer_trigram_counts` SET `n` = `n` - 1 WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'name' AND `trigram` IN (SELECT substr(lower(OLD.name), n, 3) FROM `search_positions` WHERE n <= length(OLD.name) - 2);
-  DELETE FROM `customer_trigram_counts` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'name' AND `n` <= 0 AND `trigram` IN (SELECT substr(lower(OLD.name), n, 3) FROM `search_positions` WHERE n <= length(OLD.name) - 2);
-  DELETE FROM `customer_metadata` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `customer_id` = OLD.id
-    AND (`key`, `value`) IN (SELECT `key`, `value` FROM json_each(OLD.metadata));
   INSERT OR IGNORE INTO `customer_trigrams` (`account_id`, `testmode`, `field`, `trigram`, `customer_id`)
     SELECT NEW.account_id, NEW.testmode, 'email', substr(lower(NEW.email), n, 3), NEW.id FROM `search_positions` WHERE n <= length(NEW.email) - 2;
   INSERT INTO `customer_trigram_counts` (`account_id`, `testmode`, `field`, `trigram`, `n`)
     SELECT NEW.account_id, NEW.testmode, 'email', t, 1 FROM (SELECT DISTINCT substr(lower(NEW.email), n, 3) AS t FROM `search_positions` WHERE n <= length(NEW.email) - 2) WHERE 1
     ON CONFLICT (`account_id`, `testmode`, `field`, `trigram`) DO UPDATE SET `n` = `n` + 1;
+END;
+--> statement-breakpoint
+CREATE TRIGGER `search_customers_update_name` AFTER UPDATE OF `name` ON `customers` WHEN OLD.name IS NOT NEW.name
+BEGIN
+  DELETE FROM `customer_trigrams` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'name' AND `customer_id` = OLD.id AND `trigram` IN (SELECT substr(lower(OLD.name), n, 3) FROM `search_positions` WHERE n <= length(OLD.name) - 2);
+  UPDATE `customer_trigram_counts` SET `n` = `n` - 1 WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'name' AND `trigram` IN (SELECT substr(lower(OLD.name), n, 3) FROM `search_positions` WHERE n <= length(OLD.name) - 2);
+  DELETE FROM `customer_trigram_counts` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'name' AND `n` <= 0 AND `trigram` IN (SELECT substr(lower(OLD.name), n, 3) FROM `search_positions` WHERE n <= length(OLD.name) - 2);
   INSERT OR IGNORE INTO `customer_trigrams` (`account_id`, `testmode`, `field`, `trigram`, `customer_id`)
     SELECT NEW.account_id, NEW.testmode, 'name', substr(lower(NEW.name), n, 3), NEW.id FROM `search_positions` WHERE n <= length(NEW.name) - 2;
   INSERT INTO `customer_trigram_counts` (`account_id`, `testmode`, `field`, `trigram`, `n`)
     SELECT NEW.account_id, NEW.testmode, 'name', t, 1 FROM (SELECT DISTINCT substr(lower(NEW.name), n, 3) AS t FROM `search_positions` WHERE n <= length(NEW.name) - 2) WHERE 1
     ON CONFLICT (`account_id`, `testmode`, `field`, `trigram`) DO UPDATE SET `n` = `n` + 1;
+END;
+--> statement-breakpoint
+CREATE TRIGGER `search_customers_update_metadata` AFTER UPDATE OF `metadata` ON `customers` WHEN OLD.metadata IS NOT NEW.metadata
+BEGIN
+  DELETE FROM `customer_metadata` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `customer_id` = OLD.id
+    AND (`key`, `value`) IN (SELECT `key`, `value` FROM json_each(OLD.metadata));
   INSERT OR IGNORE INTO `customer_metadata` (`account_id`, `testmode`, `key`, `value`, `customer_id`)
     SELECT NEW.account_id, NEW.testmode, `key`, `value`, NEW.id FROM json_each(NEW.metadata) WHERE `type` = 'text';
 END;

@@ -63,7 +63,7 @@ export async function searchRun() {
           return { insert: insert.meta.rows_written, update: update.meta.rows_written };
         };
         const withIndex = await write("withindex");
-        for (const t of ["insert", "update", "delete"]) await db.prepare(`DROP TRIGGER search_customers_${t}`).run();
+        for (const t of ["insert", "update_email", "update_name", "update_metadata", "delete"]) await db.prepare(`DROP TRIGGER search_customers_${t}`).run();
         const without = await write("noindex");
         writes.push(
           `| create (email of 26 characters, a name, two metadata pairs) | ${without.insert} | ${withIndex.insert} |`,
