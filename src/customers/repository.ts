@@ -2,7 +2,7 @@
 // Built once per isolate with drizzle's query builder and bound per request (db/query.ts).
 import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { bind, build, fetchPage, p, pageQueries, scope } from "../db/query";
-import { customers, customerTombstones, idempotencyKeys, webhookEvents } from "../db/schema";
+import { customers, customerTombstones, idempotencyKeys, webhookAttempts, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import { toHex } from "../lib/crypto";
 import type { PageQuery } from "../lib/pagination";
@@ -134,6 +134,10 @@ const queries = {
   insertDeletedEvent: build.insert(webhookEvents).select(
     build.select(eventColumns(sql<string>`${p("body")}`)).from(sql`(SELECT 1)`).where(sql`changes() = 1`),
   ).toSQL(),
+  // ...and their delivery history: nothing left links an attempt to the erased customer.
+  eraseAttempts: build.delete(webhookAttempts).where(and(inArray(webhookAttempts.eventId, build.select({ id: webhookEvents.id }).from(webhookEvents)
+    .where(and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")), eq(webhookEvents.entityId, p("id"))))), deletedNow))
+    .toSQL(),
   // Erasure reaches stored events: none keeps the customer's object.
   eraseEventObjects: build.update(webhookEvents).set({ body: sql`json_set(${webhookEvents.body}, '$.object', json('null'))` })
     .where(and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")), eq(webhookEvents.entityId, p("id")), deletedNow))
@@ -276,6 +280,7 @@ export async function deleteCustomer(
     bind(db, queries.deleteCustomer, values),
     bind(db, queries.eraseStoredAnswers, values),
     bind(db, queries.eraseEventObjects, values),
+    bind(db, queries.eraseAttempts, values),
     bind(db, eventDeliveryQuery, values),
   ]);
   const { stored, rest } = splitKeyResults(results, record);

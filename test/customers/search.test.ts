@@ -150,4 +150,17 @@ describe("GET /v1/customers/search", () => {
       },
     ), { numRuns: 40 });
   });
+
+  it("never answers a generated query or page token with a 500: 200 or a 422 in the contract's shape", async () => {
+    const { key } = await newKey();
+    await createCustomer(key, { email: "fuzz@search.example", name: "Fuzz", metadata: { a: "b" } });
+    const pieces = ["email", "name", "metadata", "createdAt", "[", "]", '"', "\\", ":", "~", ">", ">=", "<", "-", " AND ", " OR ", " and ", "x", "é", "\u0000", "2026-01-01T00:00:00Z", "%", "'", ";", ")", "("];
+    await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom(...pieces), { maxLength: 14 }), fc.string({ maxLength: 30 }), async (parts, token) => {
+      const query = parts.join("");
+      const response = await call(`/v1/customers/search?query=${encodeURIComponent(query)}&page=${encodeURIComponent(token)}`, { key });
+      expect([200, 422], `${query} / ${token}`).toContain(response.status);
+      const body = (await response.json()) as { message?: string; data?: unknown[] };
+      expect(response.status === 200 ? Array.isArray(body.data) : typeof body.message === "string").toBe(true);
+    }), { numRuns: 150 });
+  });
 });

@@ -51,14 +51,23 @@ describe("a move stopped at every step boundary", () => {
     await expectExactlyOnHome(accountId, 1, ledger, snapshot);
   });
 
-  it("an uninterrupted move under writers repairs nothing: the copy and the catch-up were exact", async () => {
-    const { accountId, ledger, snapshot } = await seededAccount();
+  it("an uninterrupted move under writers repairs nothing: the copy and the catch-up were exact; search answers the same after it", async () => {
+    const { key, accountId, ledger, snapshot } = await seededAccount();
+    const searches = ['email~"seed1"', 'metadata["from"]:"writer"', 'email~"straight" OR name~"straight"', '-email~"seed"'];
+    const search = async () => Promise.all(searches.map(async (q) => ((await (await call(`/v1/customers/search?query=${encodeURIComponent(q)}&limit=100`, { key })).json()) as { data: unknown[] }).data));
     const stopWriters = ledger.background("straight");
     const moved = await runMove({ accountId, to: 1 });
     await stopWriters();
     expect(moved.status, moved.error).toBe("complete");
     expect(moved.output!.repaired).toBe(0);
     await expectExactlyOnHome(accountId, 1, ledger, snapshot);
+    const onNewHome = await search();
+    // The same searches, answered from the index the new home derived, find the same customers as a plain filter.
+    const live = [...ledger.customers].filter(([, c]) => c !== null) as [string, { email: string; metadata: Record<string, string> }][];
+    const ids = (rows: unknown[]) => (rows as { id: string }[]).map((r) => r.id);
+    expect(ids(onNewHome[0]!)).toEqual(live.filter(([, c]) => c.email.includes("seed1")).map(([id]) => id).sort().reverse());
+    expect(ids(onNewHome[1]!)).toEqual(live.filter(([, c]) => c.metadata.from === "writer").map(([id]) => id).sort().reverse());
+    expect(ids(onNewHome[3]!)).toEqual(live.filter(([, c]) => !c.email.includes("seed")).map(([id]) => id).sort().reverse());
   });
 });
 

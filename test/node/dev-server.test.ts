@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -316,6 +316,26 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
     expect((await call(createdDuring, "/v1/customers", { method: "POST", body: JSON.stringify({ email: "created-during@example.com" }) })).status).toBe(201);
     expect((await call(doomedKey, "/v1/customers")).status).toBe(403);
   }, 600_000);
+});
+
+describe("wrangler d1 export", () => {
+  it("exports every shard, the search index tables with it (they are ordinary tables, not FTS5)", () => {
+    // `d1 export` reads only the default local state (it takes no --persist-to): a copy of the e2e state, in place.
+    const dir = mkdtempSync(join(tmpdir(), "vatly-export-"));
+    try {
+      cpSync("wrangler.toml", join(dir, "wrangler.toml"));
+      cpSync(join(STATE, "v3"), join(dir, ".wrangler", "state", "v3"), { recursive: true });
+      for (const binding of ["DB", "DB_1"]) {
+        const file = join(dir, `${binding}.sql`);
+        const exported = spawnSync(join(process.cwd(), "node_modules/.bin/wrangler"), ["d1", "export", binding, "--local", "--output", file], { cwd: dir, encoding: "utf8", env: { ...process.env, PATH: `${join(process.cwd(), "node_modules/.bin")}:${process.env.PATH}` } });
+        expect(exported.status, exported.stderr).toBe(0);
+        const dump = readFileSync(file, "utf8");
+        for (const table of ["customers", "customer_trigrams", "customer_trigram_counts", "customer_metadata"]) expect(dump, `${binding}: ${table}`).toMatch(new RegExp(`CREATE TABLE [\`"']?${table}[\`"']?`));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("account:move, as an operator meets it", () => {

@@ -22,7 +22,7 @@ function expectOneLine(script: string, args: string[], message: RegExp, env: Nod
 
 describe("operator commands fail cleanly", () => {
   it("an unknown flag, in every script", () => {
-    for (const script of ["scripts/dev.ts", "scripts/keys.ts", "scripts/account-move.ts", "scripts/webhooks-listen.ts", "scripts/shards.ts", "scripts/env-create.ts", "scripts/deploy.ts"]) {
+    for (const script of ["scripts/dev.ts", "scripts/keys.ts", "scripts/account-move.ts", "scripts/webhooks-listen.ts", "scripts/webhooks-trigger.ts", "scripts/shards.ts", "scripts/env-create.ts", "scripts/deploy.ts"]) {
       const args = script === "scripts/keys.ts" ? ["list", "--frobnicate"] : ["--frobnicate"];
       expectOneLine(script, args, /Unknown option '--frobnicate'.*\(--help shows the usage\)/);
     }
@@ -32,6 +32,12 @@ describe("operator commands fail cleanly", () => {
     expectOneLine("scripts/shards.ts", ["--remote"], /^Not logged in to Cloudflare: run `npx wrangler login`/, NO_LOGIN);
     expectOneLine("scripts/keys.ts", ["create", "--account", "acct_x", "--mode", "test", "--remote"], /^Not logged in to Cloudflare/, NO_LOGIN);
   }, 120_000);
+
+  it("the webhook desk's commands: a forward URL that is not http(s), an unknown event to trigger", () => {
+    expectOneLine("scripts/webhooks-listen.ts", ["--forward-to", "ftp://127.0.0.1/hooks"], /^--forward-to must be an http\(s\) URL/);
+    expectOneLine("scripts/webhooks-trigger.ts", ["customer.exploded"], /^Name one event to trigger: customer\.created, customer\.updated, customer\.deleted \(--help shows the usage\)\.$/);
+    expectOneLine("scripts/webhooks-trigger.ts", [], /^Name one event to trigger/);
+  });
 
   it("deploy refuses the placeholder configuration and names the --env to use", () => {
     expectOneLine("scripts/deploy.ts", [], /Refusing to deploy the top level of wrangler\.toml.*npm run deploy -- --env staging/);

@@ -94,4 +94,18 @@ describe("POST /v1/webhook-events/:id/resend", () => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 429 && s !== 202)).toEqual([]);
   });
+
+  it("erases an event's attempts with its customer: nothing left links the history to the erased customer", async () => {
+    const { key, api, sent } = await accountWithEndpoint();
+    const created = (await (await api("/v1/customers", { json: { email: "history-erased@example.com" } })).json()) as { id: string };
+    const message = sent.at(-1)!;
+    await consume([message], () => new Response("down", { status: 500 }));
+    expect((await attemptsOf(key, message.eventId)).count).toBe(1);
+    expect((await api(`/v1/customers/${created.id}`, { method: "DELETE" })).status).toBe(204);
+    const after = await attemptsOf(key, message.eventId);
+    expect(after.data).toEqual([]);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM webhook_attempts WHERE event_id = ?").bind(message.eventId).first<{ n: number }>();
+    expect(left!.n).toBe(0);
+  });
 });
+
