@@ -81,7 +81,7 @@ export class AccountDatabase implements Database {
 
   async batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
     const own = statements as unknown as AccountStatement[];
-    const visited = new Map<number, Move | undefined>();
+    let visited: Map<number, Move | undefined> | undefined; // only when a record forwards (never on the hot path)
     for (let attempt = 0; attempt < 8; attempt++) {
       const session = this.session;
       let move: Move | undefined;
@@ -104,6 +104,7 @@ export class AccountDatabase implements Database {
         if (move?.state === "cutover") throw busy();
         if (forwardOf(move) === null) continue; // the cutover's lease ended (or was given back) meanwhile: try again here
       }
+      visited ??= new Map();
       visited.set(this.shard, move);
       const next = forwardOf(move)!;
       if (visited.has(next)) {
