@@ -1,5 +1,5 @@
 // A move stopped at every step boundary of the AccountMove Workflow (and inside a copy step, a catch-up step and the
-// cutover) while writers run, then resumed, cancelled, re-run to another shard or raced by a second instance. In every
+// cutover) while writers run (creates, updates, deletes; a key made and one revoked while it is stopped), then resumed, cancelled, re-run to another shard or raced by a second instance. In every
 // stopped state one home serves the account, writes come back within the lease and no copy sends anything; at the end
 // every row on the home is, column by column, what the writers were told. Several of these failed on the code before
 // the move became a state machine (said at each).
@@ -10,7 +10,7 @@ import { KEY_PREFIX, REVOKED_PREFIX, type StoredKey } from "../../src/lib/api-ke
 import { sha256Hex } from "../../src/lib/crypto";
 import { call, callWithEnv, newKey } from "../helpers";
 import { recordingQueue } from "../webhooks/helpers";
-import { expectExactlyOnHome, expectServedByHome, recordsOf, runMove, seededAccount, shardDb } from "./helpers";
+import { expectExactlyOnHome, expectServedByHome, keyDuringMove, recordsOf, revokeDuringMove, runMove, seededAccount, shardDb } from "./helpers";
 
 /** Every stop point, in the order a move reaches them, and whether the move has committed there. */
 const STOPS: [string, boolean][] = [
@@ -31,9 +31,16 @@ describe("a move stopped at every step boundary", () => {
       await cleanUpIdempotencyKeys(env);
       await deleteOldEvents(env);
       await ledger.churn(`after-${stop}`, 3);
+      // A key made and another revoked while the move is stopped, as an operator might.
+      const made = await keyDuringMove(accountId, committed ? 1 : 0);
+      const doomed = await keyDuringMove(accountId, 0);
+      await revokeDuringMove(doomed);
       const resumed = await runMove({ accountId, to: 1 });
       expect(resumed.status, resumed.error).toBe("complete");
       await expectExactlyOnHome(accountId, 1, ledger, snapshot);
+      expect((await call("/v1/customers?limit=1", { key: made })).status).toBe(200);
+      expect((await call("/v1/customers?limit=1", { key: doomed })).status).toBe(403);
+      expect((await env.API_KEYS.get<{ shard: number }>(`apikey:${await sha256Hex(made)}`, "json"))!.shard).toBe(1);
       expect(await recordsOf(accountId)).toMatchObject({ 0: { state: "moved" }, 1: null, 2: null });
     });
   }

@@ -6,6 +6,8 @@ import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { sweepUndelivered } from "../../src/jobs/cron";
+import { accountIndexKey, KEY_PREFIX, REVOKED_PREFIX, type StoredKey } from "../../src/lib/api-keys";
+import { sha256Hex } from "../../src/lib/crypto";
 import { call, callWithEnv, newKey, type CallOptions } from "../helpers";
 import { consume, recordingQueue, SECRET } from "../webhooks/helpers";
 
@@ -113,6 +115,22 @@ async function otherRows(shard: number, accountId: string, events?: string[]) {
   const eventIds = events ?? (await d.prepare("SELECT id FROM webhook_events WHERE account_id = ? AND event_name = 'webhook.setup'").bind(accountId).all<{ id: string }>()).results.map((r) => r.id);
   const attempts = (await d.prepare("SELECT * FROM webhook_attempts WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY event_id, attempt").bind(JSON.stringify(eventIds)).all()).results;
   return { endpoints, attempts, eventIds };
+}
+
+/** A key as key:create makes it while a move is stopped: its record and its entry in the account's key index. */
+export async function keyDuringMove(accountId: string, shard: number) {
+  const made = await newKey({ accountId, shard });
+  await env.API_KEYS.put(accountIndexKey(accountId, await sha256Hex(made.key)), "1");
+  return made.key;
+}
+
+/** A revocation as key:revoke makes it: the marker first, then the record. */
+export async function revokeDuringMove(key: string) {
+  const hash = await sha256Hex(key);
+  const revokedAt = new Date().toISOString();
+  await env.API_KEYS.put(REVOKED_PREFIX + hash, revokedAt);
+  const stored = (await env.API_KEYS.get<StoredKey>(KEY_PREFIX + hash, "json"))!;
+  await env.API_KEYS.put(KEY_PREFIX + hash, JSON.stringify({ ...stored, revokedAt }));
 }
 
 export interface MoveRun { status: string; error?: string; output?: { refusedMs: number; repaired: number; state: string; reason?: string } }
