@@ -33,6 +33,8 @@ describe("client customers.search()", () => {
     expect(await ids(q.name.is("back\\slash \"quoted\""))).toEqual([slash.id]);
     expect(await ids(q.or(q.name.is("Other"), q.not(q.email.contains("inject"))))).toHaveLength(1);
     expect(() => q.and(q.or(q.name.is("a"), q.name.is("b")), q.name.is("c"))).toThrow(/cannot mix AND and OR/);
+    // A value that reads like a join is a value: OR of an OR whose name holds " AND " is one kind of join.
+    expect(String(q.or(q.or(q.name.is("Tom AND Jerry"), q.name.is("b")), q.name.is("c")))).toBe('name:"Tom AND Jerry" OR name:"b" OR name:"c"');
   });
 
   it("webhookEvents.attempts() and resend(): the history of an event, and a new attempt now", async () => {

@@ -6,7 +6,8 @@
 
 /** A clause or a combination of them, as the API reads it. */
 export class SearchQuery {
-  constructor(readonly text: string, readonly clauses = 1) {}
+  /** `join`: how its clauses are joined, once there are several (a query joins them one way only). */
+  constructor(readonly text: string, readonly clauses = 1, readonly join?: "AND" | "OR") {}
   toString() {
     return this.text;
   }
@@ -24,10 +25,8 @@ const text = (field: "email" | "name") => ({
   contains: (value: string) => clause(field, "~", value),
 });
 const join = (word: "AND" | "OR", parts: SearchQuery[]) => {
-  if (parts.some((p) => p.clauses > 1 && new RegExp(` ${word === "AND" ? "OR" : "AND"} `).test(p.text))) {
-    throw new Error(`The search language cannot mix AND and OR in one query`);
-  }
-  return new SearchQuery(parts.map((p) => p.text).join(` ${word} `), parts.reduce((n, p) => n + p.clauses, 0));
+  if (parts.some((p) => p.join !== undefined && p.join !== word)) throw new Error("The search language cannot mix AND and OR in one query");
+  return new SearchQuery(parts.map((p) => p.text).join(` ${word} `), parts.reduce((n, p) => n + p.clauses, 0), word);
 };
 
 export const q = {

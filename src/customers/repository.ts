@@ -1,7 +1,7 @@
 // Every query on customers and their tombstones, and the idempotency answers that carry a customer.
 // Built once per isolate with drizzle's query builder and bound per request (db/query.ts).
 import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
-import { bind, build, fetchPage, p, pageQueries, scope } from "../db/query";
+import { bind, build, changedRow, fetchPage, p, pageQueries, scope } from "../db/query";
 import { customers, customerTombstones, idempotencyKeys, webhookAttempts, webhookEvents } from "../db/schema";
 import type { Caller, IdempotentWrite } from "../env";
 import { toHex } from "../lib/crypto";
@@ -285,8 +285,7 @@ export async function deleteCustomer(
   ]);
   const { stored, rest } = splitKeyResults(results, record);
   if (stored) return { stored };
-  // D1's count includes rows the shard's triggers wrote (a move's change log): at most one tombstone is inserted.
-  if (rest[1]!.meta.changes > 0) return { ok: true, deliver: shouldDeliver(results) };
+  if (changedRow(rest[1]!)) return { ok: true, deliver: shouldDeliver(results) };
   // Not found, a failed If-Match, or a concurrent delete that got there first (then: not found).
   return { failed: whyUnchanged(rest[0]!.results[0] as { etag: string } | undefined, ifMatch, "not_found") };
 }

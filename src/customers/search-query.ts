@@ -65,7 +65,6 @@ export function parseSearchQuery(input: string): SearchQuery {
 
   const clause = (): Clause => {
     space();
-    const start = i;
     const negate = input[i] === "-";
     if (negate) i++;
     const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(input.slice(i))?.[0];
@@ -103,7 +102,6 @@ export function parseSearchQuery(input: string): SearchQuery {
     } else if (op === "~" && [...value].length < MIN_SUBSTRING) {
       fail(`A substring search (~) needs at least ${MIN_SUBSTRING} characters`, valueAt);
     }
-    void start;
     return c;
   };
 

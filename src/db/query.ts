@@ -20,6 +20,12 @@ export const p = sql.placeholder;
 export const bind = (db: Database, query: Query, values: Record<string, unknown>) =>
   db.prepare(query.sql).bind(...fillPlaceholders(query.params, values));
 
+/**
+ * Whether a statement that touches at most one row changed it. D1's `meta.changes` also counts the rows a table's
+ * triggers wrote (a move's change log, the search index), so "changed" is 1 or more, never exactly 1.
+ */
+export const changedRow = (result: D1Result) => result.meta.changes > 0;
+
 /** The placeholders `accountId` and `testmode` of a caller's rows. */
 export const scope = (caller: Scope) => ({ accountId: caller.accountId, testmode: caller.testmode ? 1 : 0 });
 

@@ -4,6 +4,7 @@
 // and key. Every write a move makes is fenced (`fenced`): it happens only while the shard's record names the caller
 // as the move's owner, so a Workflow instance that was taken over, or a cancelled move, can no longer write anything.
 import type { Env } from "../env";
+import { changedRow } from "../db/query";
 import { shardDatabase, shardsOf } from "../lib/shards";
 
 type Row = Record<string, unknown>;
@@ -232,7 +233,8 @@ export async function copyPages(env: Env, from: number, to: number, accountId: s
   return { done, copied };
 }
 
-const lastSeq = async (env: Env, shard: number, accountId: string) =>
+/** The change log's last position for the account on a shard (0 when empty). */
+export const lastSeq = async (env: Env, shard: number, accountId: string) =>
   (await db(env, shard).prepare("SELECT coalesce(max(seq), 0) AS seq FROM account_changes WHERE account_id = ?").bind(accountId).first<{ seq: number }>())!.seq;
 
 /** Rows as comparable text: every column, in the table's column order. */
@@ -372,8 +374,6 @@ export async function checkChanged(env: Env, from: number, to: number, accountId
   return { differ: differing.map((c) => `${c.table} ${JSON.stringify(c.params.at(-1))}`), checkedTo: seq };
 }
 
-export { lastSeq };
-
 /**
  * Takes (or renews) the cutover's lease on the source: from now until the lease ends, the source's triggers refuse the
  * account's writes, and nothing else does. Fenced like every write of the move.
@@ -393,7 +393,7 @@ export async function commitMove(env: Env, from: number, accountId: string, owne
     d.prepare("UPDATE account_moves SET state = 'moved', phase = 'keys', moved_at = ?, heartbeat_at = ? WHERE account_id = ? AND state = 'cutover' AND lease_until > unixepoch('subsec') * 1000")
       .bind(now, now, accountId),
   ]);
-  return result!.meta.changes > 0;
+  return changedRow(result!);
 }
 
 /** Writable again at once: the cutover gives its lease back (a failed check), and catch-up goes on. */
@@ -446,7 +446,7 @@ export async function dropSource(env: Env, from: number, accountId: string, owne
     d.prepare("DELETE FROM account_changes WHERE account_id = ? AND EXISTS (SELECT 1 FROM account_moves WHERE account_id = ? AND state IN ('copying', 'cutover'))").bind(accountId, accountId),
     d.prepare("DELETE FROM account_moves WHERE account_id = ? AND state IN ('copying', 'cutover')").bind(accountId),
   ]);
-  return dropped!.meta.changes > 0;
+  return changedRow(dropped!);
 }
 
 /**

@@ -95,6 +95,11 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
     const { from } = located;
     stop("locate");
     const move = async () => (await readMove(env, from, accountId))!;
+    /** Whether the move, read once from the source's record, has not committed and is still in a phase. */
+    const still = async (inPhase: (m: MoveRecord) => boolean = () => true) => {
+      const current = await move();
+      return current.state !== "moved" && inPhase(current);
+    };
 
     await run("begin", async () => {
       const current = await move();
@@ -109,18 +114,18 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
     });
     stop("begin");
 
-    for (let page = 1; (await move()).copied_at === null && (await move()).state !== "moved"; page++) {
+    for (let page = 1; await still((m) => m.copied_at === null); page++) {
       await run(`copy ${page}`, () => copyPages(env, from, to, accountId, me, STEP_BUDGET_MS, interrupt));
       stop(`copy ${page}`);
     }
-    for (let page = 1; JSON.parse((await move()).cursor)[0] < TABLES.length && (await move()).state !== "moved"; page++) {
+    for (let page = 1; await still((m) => JSON.parse(m.cursor)[0] < TABLES.length); page++) {
       await run(`verify ${page}`, () => verifyPages(env, from, to, accountId, me, STEP_BUDGET_MS));
       stop(`verify ${page}`);
     }
 
     // Each round applies pages of changes for about two seconds; a writer faster than that still gets its cutover
     // after MAX_CATCH_UP_ROUNDS, whose backlog the cutover applies with writes refused.
-    for (let round = 1; round <= MAX_CATCH_UP_ROUNDS && (await move()).state !== "moved"; round++) {
+    for (let round = 1; round <= MAX_CATCH_UP_ROUNDS && (await still()); round++) {
       const waiting = await run(`catch up ${round}`, async () => {
         const deadline = Date.now() + STEP_BUDGET_MS;
         let left = await applyChanges(env, from, to, accountId, me, interrupt);

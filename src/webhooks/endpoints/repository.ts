@@ -2,7 +2,7 @@
 // its webhook.setup event).
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { bind, build, p, scope, type Database } from "../../db/query";
+import { bind, build, changedRow, p, scope, type Database } from "../../db/query";
 import { idempotencyKeys, webhookEndpoints, webhookEvents } from "../../db/schema";
 import type { Caller, IdempotentWrite } from "../../env";
 import { keyStatements, keyUnused, keyValues, recordAnswerIfChanged, splitKeyResults } from "../../pipeline/idempotency.repository";
@@ -156,7 +156,7 @@ export async function updateEndpoint(
   ]);
   const { stored, rest } = splitKeyResults(results, x.idempotency);
   const row = rest[1]!.results[0] as StoredEndpoint | undefined;
-  return { stored, row: row && toEndpointRow(row), setupEvent: rest[0]!.meta.changes > 0 }; // > 0: D1 also counts a move's change-log row
+  return { stored, row: row && toEndpointRow(row), setupEvent: changedRow(rest[0]!) };
 }
 
 /** Deletes the endpoint (with the key's check and record, one round trip): the stored answer, or whether it existed. */
@@ -168,5 +168,5 @@ export async function deleteEndpoint(db: Database, caller: Caller, id: string, x
     ...(x.idempotency ? [recordAnswerIfChanged(db, caller, x.idempotency, id, x.answer)] : []),
   ]);
   const { stored, rest } = splitKeyResults(results, x.idempotency);
-  return { stored, deleted: rest[0]!.meta.changes > 0 }; // > 0: D1 also counts a move's change-log row
+  return { stored, deleted: changedRow(rest[0]!) };
 }

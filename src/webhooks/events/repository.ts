@@ -1,7 +1,7 @@
 // Every query on webhook events as a resource: the statements a write adds to its batch (a customer write's event,
 // an endpoint's webhook.setup), and the reads of the routes. Delivery's queries are in ../delivery.repository.ts.
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
-import { bind, build, fetchPage, p, pageQueries, scope, type Database } from "../../db/query";
+import { bind, build, changedRow, fetchPage, p, pageQueries, scope, type Database } from "../../db/query";
 import { customerTombstones, webhookAttempts, webhookEndpoints, webhookEvents } from "../../db/schema";
 import type { Caller, IdempotentWrite } from "../../env";
 import { keyStatements, keyUnused, keyValues, recordAnswerIfChanged, splitKeyResults } from "../../pipeline/idempotency.repository";
@@ -88,14 +88,23 @@ const deskQueries = {
 export interface EventState { body: string; delivery: string; nextAttemptAt: number; endpointId: string | null; endpointExists: boolean; erased: boolean }
 export interface AttemptRow { attempt: number; at: number; url: string; status: number | null; error: string | null; durationMs: number }
 
+type StoredState = { body: string; delivery: string; next_attempt_at: number; endpoint_id: string | null; endpoint_exists: number; erased: number };
+const toState = (row: StoredState | undefined): EventState | undefined =>
+  row && { body: row.body, delivery: row.delivery, nextAttemptAt: row.next_attempt_at, endpointId: row.endpoint_id, endpointExists: row.endpoint_exists === 1, erased: row.erased === 1 };
+
 /** The event's state and its attempts, newest first, in one round trip (nothing if the event is not the caller's). */
 export async function eventAttempts(db: Database, caller: Caller, id: string): Promise<{ event?: EventState; attempts: AttemptRow[] }> {
   const values = { ...scope(caller), id };
   const [state, attempts] = await db.batch([bind(db, deskQueries.eventState, values), bind(db, deskQueries.attempts, values)]);
-  const row = state!.results[0] as { body: string; delivery: string; next_attempt_at: number; endpoint_id: string | null; endpoint_exists: number; erased: number } | undefined;
-  const event = row && { body: row.body, delivery: row.delivery, nextAttemptAt: row.next_attempt_at, endpointId: row.endpoint_id, endpointExists: row.endpoint_exists === 1, erased: row.erased === 1 };
-  return { event, attempts: (attempts!.results as (Omit<AttemptRow, "durationMs"> & { duration_ms: number })[]).map((a) => ({ ...a, durationMs: a.duration_ms })) };
+  return {
+    event: toState(state!.results[0] as StoredState | undefined),
+    attempts: (attempts!.results as (Omit<AttemptRow, "durationMs"> & { duration_ms: number })[]).map((a) => ({ ...a, durationMs: a.duration_ms })),
+  };
 }
+
+/** The event's state alone (what a resend answers with, and why it may be refused). */
+export const eventState = async (db: Database, caller: Caller, id: string) =>
+  toState((await bind(db, deskQueries.eventState, { ...scope(caller), id }).first<StoredState>()) ?? undefined);
 
 /** Makes the event due now, with the key's check and its answer (the event, 202) in the same batch. */
 export async function resendEvent(db: Database, caller: Caller, id: string, body: string, idempotency: IdempotentWrite | undefined, now: number) {
@@ -106,5 +115,5 @@ export async function resendEvent(db: Database, caller: Caller, id: string, body
     ...(idempotency ? [recordAnswerIfChanged(db, caller, idempotency, id, { status: 202, body, headers: {} })] : []),
   ]);
   const { stored, rest } = splitKeyResults(results, idempotency);
-  return { stored, resent: rest[0]!.meta.changes > 0 }; // > 0: D1 also counts a move's change-log row
+  return { stored, resent: changedRow(rest[0]!) };
 }

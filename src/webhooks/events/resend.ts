@@ -8,7 +8,7 @@ import type { Described } from "../../lib/describe";
 import { replayStored } from "../../pipeline/idempotency";
 import { NOT_FOUND } from "./attempts";
 import { deliverLater, WebhookEventSchema } from "./event";
-import { eventAttempts, resendEvent } from "./repository";
+import { eventState, resendEvent } from "./repository";
 
 const ENDPOINT_GONE = "The endpoint this event was for has been deleted (or there was none): there is nowhere to resend it.";
 const ERASED = "The customer of this event was deleted and erased: its data is never sent again.";
@@ -17,21 +17,16 @@ const ERASED = "The customer of this event was deleted and erased: its data is n
 export async function resendEventHandler(request: RouteRequest, env: Env, ctx: ExecutionContext): Promise<Response> {
   const id = request.params.id!;
   const { caller, idempotency } = request;
-  const { event } = EVENT_ID.test(id) ? await eventAttempts(request.db, caller, id) : { event: undefined };
-  if (!event && !idempotency) fail(404, "Webhook event not found.");
-  if (event && !idempotency) {
-    if (event.erased) fail(409, ERASED);
-    if (!event.endpointExists) fail(409, ENDPOINT_GONE);
-  }
+  const event = EVENT_ID.test(id) ? await eventState(request.db, caller, id) : undefined;
+  // The write checks again what the answer rests on (the endpoint still there, the customer not erased) and settles the
+  // key: a replay answers as stored, whatever happened since.
   const outcome = await resendEvent(request.db, caller, id, event?.body ?? "", idempotency, Date.now());
   const replay = replayStored(outcome.stored, idempotency);
   if (replay) return replay;
-  if (!outcome.resent) {
-    if (!event) fail(404, "Webhook event not found.");
-    fail(409, event.erased ? ERASED : ENDPOINT_GONE);
-  }
+  if (!event) fail(404, "Webhook event not found.");
+  if (!outcome.resent) fail(409, event.erased ? ERASED : ENDPOINT_GONE);
   deliverLater(env, ctx, caller, id);
-  return new Response(event!.body, { status: 202, headers: { "Content-Type": "application/json; charset=utf-8" } });
+  return new Response(event.body, { status: 202, headers: { "Content-Type": "application/json; charset=utf-8" } });
 }
 
 export const describe: Described = {
