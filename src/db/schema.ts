@@ -94,7 +94,9 @@ export const idempotencyKeys = sqliteTable(
     // The answer as sent; null once erased (the resource it carried was deleted).
     body: text("body"),
     headers: text("headers").notNull().default("{}"), // JSON: the headers a replay repeats (Location, ETag)
-    resourceId: text("resource_id"), // the customer (or other resource) the answer carries, for erasure
+    // Whose data the stored answer holds: the customer's id for any answer holding a customer's data (a customer, an
+    // event of one), which its erasure deletes by; otherwise the resource's own id.
+    resourceId: text("resource_id"),
     createdAt: integer("created_at").notNull(), // epoch ms
   },
   (t) => [

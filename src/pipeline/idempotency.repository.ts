@@ -78,12 +78,16 @@ export function findIdempotencyRecord(db: Database, caller: Caller, write: Idemp
   return bind(db, findRecord, { ...scope(caller), key: write.key, notBefore: expiredBefore(write.createdAt) }).first<StoredAnswer>();
 }
 
-/** A write's answer, recorded in its batch right after the statement that makes the change. */
+/**
+ * A write's answer, recorded in its batch right after the statement that makes the change. `holds` names whose data
+ * the answer carries: the customer's id when it holds any of a customer's data (a customer, an event of one), since a
+ * customer's erasure forgets every record kept under its id; otherwise the resource's own id.
+ */
 export const recordAnswerIfChanged = (
-  db: Database, caller: Caller, write: IdempotentWrite, resourceId: string, answer: { status: number; body: string; headers: Record<string, string> },
+  db: Database, caller: Caller, write: IdempotentWrite, holds: string, answer: { status: number; body: string; headers: Record<string, string> },
 ) =>
   bind(db, recordIfChanged, {
-    ...scope(caller), key: write.key, fingerprint: write.fingerprint, createdAt: write.createdAt, resourceId,
+    ...scope(caller), key: write.key, fingerprint: write.fingerprint, createdAt: write.createdAt, resourceId: holds,
     status: answer.status, answer: answer.body, headers: JSON.stringify(answer.headers),
   });
 

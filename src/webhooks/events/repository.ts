@@ -66,31 +66,42 @@ export function listEvents(db: Database, caller: Caller, q: PageQuery & { eventN
 
 // Delivery history and resend (the developer's desk): an event's attempts, its delivery state, and a new attempt now.
 const eventOfCaller = and(eventInScope, eq(webhookEvents.id, p("id")));
+// An event of an erased customer, other than customer.deleted: the one that carries no data and tells the receiver to
+// erase its own copy stays resendable.
+const sendsErasedData = sql`(${webhookEvents.eventName} <> 'customer.deleted'
+  AND EXISTS (SELECT 1 FROM ${customerTombstones} WHERE ${customerTombstones.id} = ${webhookEvents.entityId}))`;
 const deskQueries = {
-  // The event, whether its endpoint still exists, and whether its customer was erased; then its attempts, newest first.
+  // The event, its customer, whether its endpoint still exists, and whether sending it would send erased data; then
+  // its attempts, newest first.
   eventState: build.select({
     body: webhookEvents.body, delivery: webhookEvents.delivery, nextAttemptAt: webhookEvents.nextAttemptAt, endpointId: webhookEvents.endpointId,
+    entityId: webhookEvents.entityId,
     endpointExists: sql<number>`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${webhookEvents.endpointId})`.as("endpoint_exists"),
-    erased: sql<number>`EXISTS (SELECT 1 FROM ${customerTombstones} WHERE ${customerTombstones.id} = ${webhookEvents.entityId})`.as("erased"),
+    erased: sql<number>`${sendsErasedData}`.as("erased"),
   }).from(webhookEvents).where(eventOfCaller).toSQL(),
   attempts: build.select({
     attempt: webhookAttempts.attempt, at: webhookAttempts.at, url: webhookAttempts.url, status: webhookAttempts.status,
     error: webhookAttempts.error, durationMs: webhookAttempts.durationMs,
   }).from(webhookAttempts).where(and(eq(webhookAttempts.eventId, p("id")),
     sql`EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${eventOfCaller})`)).orderBy(desc(webhookAttempts.attempt)).toSQL(),
-  // Due now, pending again (a failed one too), unless its endpoint is gone or its customer erased, and only if the key
-  // is unused: the same checks the answer was decided on, in the write itself.
+  // Due now, pending again (a failed one too), unless its endpoint is gone or it would send erased data, and only if
+  // the key is unused: the same checks the answer was decided on, in the write itself.
   resend: build.update(webhookEvents).set({ delivery: "pending", nextAttemptAt: sql`${p("now")}` }).where(and(eventOfCaller, keyUnused,
     sql`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${webhookEvents.endpointId})`,
-    sql`NOT EXISTS (SELECT 1 FROM ${customerTombstones} WHERE ${customerTombstones.id} = ${webhookEvents.entityId})`)).toSQL(),
+    sql`NOT ${sendsErasedData}`)).toSQL(),
 };
 
-export interface EventState { body: string; delivery: string; nextAttemptAt: number; endpointId: string | null; endpointExists: boolean; erased: boolean }
+export interface EventState {
+  body: string; delivery: string; nextAttemptAt: number; endpointId: string | null; entityId: string; endpointExists: boolean; erased: boolean;
+}
 export interface AttemptRow { attempt: number; at: number; url: string; status: number | null; error: string | null; durationMs: number }
 
-type StoredState = { body: string; delivery: string; next_attempt_at: number; endpoint_id: string | null; endpoint_exists: number; erased: number };
+type StoredState = { body: string; delivery: string; next_attempt_at: number; endpoint_id: string | null; entity_id: string; endpoint_exists: number; erased: number };
 const toState = (row: StoredState | undefined): EventState | undefined =>
-  row && { body: row.body, delivery: row.delivery, nextAttemptAt: row.next_attempt_at, endpointId: row.endpoint_id, endpointExists: row.endpoint_exists === 1, erased: row.erased === 1 };
+  row && {
+    body: row.body, delivery: row.delivery, nextAttemptAt: row.next_attempt_at, endpointId: row.endpoint_id, entityId: row.entity_id,
+    endpointExists: row.endpoint_exists === 1, erased: row.erased === 1,
+  };
 
 /** The event's state and its attempts, newest first, in one round trip (nothing if the event is not the caller's). */
 export async function eventAttempts(db: Database, caller: Caller, id: string): Promise<{ event?: EventState; attempts: AttemptRow[] }> {
@@ -106,13 +117,16 @@ export async function eventAttempts(db: Database, caller: Caller, id: string): P
 export const eventState = async (db: Database, caller: Caller, id: string) =>
   toState((await bind(db, deskQueries.eventState, { ...scope(caller), id }).first<StoredState>()) ?? undefined);
 
-/** Makes the event due now, with the key's check and its answer (the event, 202) in the same batch. */
-export async function resendEvent(db: Database, caller: Caller, id: string, body: string, idempotency: IdempotentWrite | undefined, now: number) {
+/**
+ * Makes the event due now, with the key's check and its answer (the event, 202) in the same batch. The answer holds
+ * the event's customer: the record is kept under that customer's id, so its erasure forgets it.
+ */
+export async function resendEvent(db: Database, caller: Caller, id: string, event: Pick<EventState, "body" | "entityId">, idempotency: IdempotentWrite | undefined, now: number) {
   const values = { ...scope(caller), ...keyValues(idempotency), id, now };
   const results = await db.batch([
     ...keyStatements(db, caller, idempotency),
     bind(db, deskQueries.resend, values),
-    ...(idempotency ? [recordAnswerIfChanged(db, caller, idempotency, id, { status: 202, body, headers: {} })] : []),
+    ...(idempotency ? [recordAnswerIfChanged(db, caller, idempotency, event.entityId, { status: 202, body: event.body, headers: {} })] : []),
   ]);
   const { stored, rest } = splitKeyResults(results, idempotency);
   return { stored, resent: changedRow(rest[0]!) };
