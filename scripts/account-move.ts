@@ -104,6 +104,16 @@ async function instanceStatus(id: string, target: Target & { port?: string }): P
   }
 }
 
+/** Waits for an instance to end; its output (a refusal's reason, or what a cancel did). */
+async function finished(id: string, target: Target & { port?: string }): Promise<{ state: string; reason?: string; from?: number | null }> {
+  for (;;) {
+    const status = await instanceStatus(id, target);
+    if (status?.output?.state) return status.output as { state: string; reason?: string; from?: number | null };
+    if (status && ["errored", "terminated"].includes(status.status)) return { state: status.status, reason: `The cancel's Workflow instance ${id} ${status.status}: run --cancel again.` };
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /**
  * Follows a move until it is done (or cancelled), printing the copy's pages as they go (rows, rows/s, ETA), then
  * each phase by name, the settle phase with its countdown. Returns when the records say it is over, or throws with
@@ -164,9 +174,14 @@ async function main() {
     if (unfinished?.state === "moved") throw new Error(`${accountId} has already moved to ${shardBinding(unfinished.target_shard)}; the way back is a move back: --to ${unfinished.shard}`);
     if (!unfinished && !records.some((m) => m.state === "incoming" || m.state === "filling")) throw new Error(`${accountId} has no unfinished move to cancel.`);
     const id = await startMove({ accountId, cancel: true }, target);
-    console.log(`Cancelling the move of ${accountId} (Workflow instance ${id}).`);
-    await follow(accountId, id, target, (now) => !now.some((m) => m.state === "incoming" || m.state === "filling" || (m.finished_at === null && m.state !== "moved")));
-    console.log(`Cancelled: ${accountId} is served from ${shardBinding(unfinished?.shard ?? 0)} as before the move; the copy and the change log are gone.`);
+    const mover = unfinished?.owner ?? records.find((m) => m.owner)?.owner;
+    console.log(`Cancelling the move of ${accountId} (the move's Workflow instance: ${mover ?? "none left"}; this cancel's: ${id}).`);
+    // What happened is what the cancel's own instance says, never what the records looked like before it ran: the
+    // move may commit meanwhile, and then the cancel is refused.
+    const outcome = await finished(id, target);
+    if (outcome.state !== "cancelled") throw new Error(outcome.reason ?? `The cancel's Workflow instance ${id} ended without cancelling (${outcome.state}).`);
+    const home = outcome.from ?? records.find((m) => m.source_shard !== null)?.source_shard ?? 0;
+    console.log(`Cancelled: ${accountId} is served from ${shardBinding(home)} as before the move; the copy and the change log are gone.`);
     return;
   }
 

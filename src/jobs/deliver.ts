@@ -31,6 +31,19 @@ const MessageSchema = v.object({
   shard: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 
+/**
+ * What an attempt that got no answer says. workerd reports a closed port (connection refused) and a connection cut
+ * mid-way alike, as "Network connection lost.": the text names both, and where nothing was listening.
+ */
+function fetchError(err: unknown, url: string): string {
+  if ((err as Error).name === "TimeoutError") return `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s`;
+  const message = String((err as Error).message ?? err);
+  if (message === "Network connection lost.") {
+    return `Connection refused or lost before an answer: is anything listening at ${new URL(url).host}? (Network connection lost.)`;
+  }
+  return message.slice(0, 200);
+}
+
 const log = (level: "info" | "error", event: string, fields: object) => console[level === "error" ? "error" : "log"](JSON.stringify({ level, event, ...fields }));
 
 export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -91,7 +104,7 @@ async function deliver(message: Message<unknown>, body: DeliveryMessage, db: Acc
       status = response.status;
       await response.body?.cancel();
     } catch (err) {
-      error = (err as Error).name === "TimeoutError" ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : String((err as Error).message ?? err).slice(0, 200);
+      error = fetchError(err, endpoint.url);
     }
   } catch (err) {
     // Nothing was sent: the delivery could not be signed. It is an attempt all the same, with the reason, on the

@@ -93,6 +93,45 @@ describe("cancel", () => {
     });
   }
 
+  for (const [stop] of STOPS.filter(([, committed]) => !committed)) {
+    it(`started at "${stop}" beside the move's resume: the cancel's own output says what happened, and the end state agrees`, async () => {
+      const { accountId, ledger, snapshot } = await seededAccount(40);
+      expect((await runMove({ accountId, to: 1, stopAfter: stop })).status).toBe("errored");
+      const [resumed, cancelled] = await Promise.all([runMove({ accountId, to: 1 }), runMove({ accountId, cancel: true })]);
+      expect(cancelled.status, cancelled.error).toBe("complete");
+      expect(["cancelled", "refused"]).toContain(cancelled.output!.state);
+      // Refused only because the move committed first; and whoever ran last decides where the account is.
+      if (cancelled.output!.state === "refused") {
+        expect(cancelled.output!.reason).toMatch(/moved to DB_1 (while it was being cancelled|; the way back)/);
+        expect(resumed.output?.state).toBe("moved");
+      }
+      if (resumed.output?.state === "moved") {
+        expect(await recordsOf(accountId)).toMatchObject({ 0: { state: "moved" }, 1: null, 2: null });
+        await expectExactlyOnHome(accountId, 1, ledger, snapshot);
+      } else {
+        expect(cancelled.output!.state).toBe("cancelled");
+        expect(await recordsOf(accountId)).toEqual({ 0: null, 1: null, 2: null });
+        await expectExactlyOnHome(accountId, 0, ledger, snapshot);
+      }
+    });
+  }
+
+  it("started while a live move is in its cutover: refused if the move commits first (never 'cancelled' for a move that committed)", async () => {
+    const { accountId, ledger, snapshot } = await seededAccount(40);
+    const moving = runMove({ accountId, to: 1 });
+    const record = () => shardDb(0).prepare("SELECT phase, state FROM account_moves WHERE account_id = ?").bind(accountId).first<{ phase: string; state: string }>();
+    for (let r = await record(); r?.phase !== "cutover" && r?.state !== "moved"; r = await record());
+    const cancelled = await runMove({ accountId, cancel: true });
+    const moved = await moving;
+    if (moved.output?.state === "moved") {
+      expect(cancelled.output).toMatchObject({ state: "refused", reason: expect.stringMatching(/moved to DB_1/) });
+      await expectExactlyOnHome(accountId, 1, ledger, snapshot);
+    } else {
+      expect(cancelled.output!.state).toBe("cancelled");
+      await expectExactlyOnHome(accountId, 0, ledger, snapshot);
+    }
+  });
+
   it("a cancel stopped half-way is finished by running it again; a live move is fenced off by it", async () => {
     const { accountId, ledger, snapshot } = await seededAccount();
     expect((await runMove({ accountId, to: 1, stopAfter: "copy" })).status).toBe("errored");

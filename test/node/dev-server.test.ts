@@ -368,7 +368,12 @@ describe("account:move, as an operator meets it", () => {
     expect(elsewhere.status).toBe(1);
     const cancelled = move("--account", account, "--cancel");
     expect(cancelled.status, cancelled.stderr).toBe(0);
+    // Both instances named: the move's (stopped) and the cancel's own; "Cancelled" only once the cancel's output says so.
+    expect(cancelled.stdout).toMatch(new RegExp(`Cancelling the move of ${account} \\(the move's Workflow instance: [\\w-]+; this cancel's: move-[\\w-]+\\)\\.`));
     expect(cancelled.stdout).toMatch(new RegExp(`Cancelled: ${account} is served from DB as before the move`));
+    const again = move("--account", account, "--cancel");
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^${account} has no unfinished move to cancel\\.\\n$`));
     expect(move("--status").stdout).not.toContain(account);
     expect(rowsOn("DB_1", `SELECT count(*) AS n FROM customers WHERE account_id = '${account}'`)[0]!.n).toBe(0);
     expect((await send(`${BASE}/v1/customers`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify({ email: "after-cancel@example.com" }) })).status).toBe(201);

@@ -83,8 +83,12 @@ describe("delivery (the queue consumer)", () => {
     expect(timeout.result.retryMessages.map((m) => m.delaySeconds)).toEqual([DEFAULT_RETRY_DELAYS[0]]);
     const redirect = await consume([message], () => new Response(null, { status: 302, headers: { Location: "https://elsewhere.example" } }));
     expect(redirect.result.retryMessages).toHaveLength(1);
+    // workerd's error for a closed port (connection refused), as it reports it.
+    await consume([message], () => { throw new Error("Network connection lost."); });
     const row = await env.DB.prepare("SELECT error, status FROM webhook_attempts WHERE event_id = ? ORDER BY attempt").bind(message.eventId).all();
-    expect(row.results).toMatchObject([{ error: "No answer within 10 s", status: null }, { status: 302 }]);
+    expect(row.results).toMatchObject([{ error: "No answer within 10 s", status: null }, { status: 302 }, {
+      error: "Connection refused or lost before an answer: is anything listening at receiver.example? (Network connection lost.)", status: null,
+    }]);
   });
 
   it("sends nothing to a deleted endpoint, and a changed url takes effect for deliveries not yet attempted", async () => {
