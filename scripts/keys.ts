@@ -74,13 +74,13 @@ export async function placeAccount(accountId: string, target: Target, requested?
   return existing ?? requested ?? placeByHash(accountId, shards);
 }
 
-export async function createKey({ accountId, mode, shard, ...target }: { accountId: string; mode: Mode; shard?: number } & Target): Promise<string> {
+export async function createKey({ accountId, mode, shard, madeBy = "key:create", ...target }: { accountId: string; mode: Mode; shard?: number; madeBy?: string } & Target): Promise<string> {
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
   const hash = await sha256Hex(key);
   const placed = await placeAccount(accountId, target, shard);
-  const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4), shard: placed };
+  const stored: StoredKey = { accountId, mode, createdAt: new Date().toISOString(), revokedAt: null, hint: key.slice(-4), shard: placed, madeBy };
   const store = storeOf(target);
   await store.put(KEY_PREFIX + hash, JSON.stringify(stored));
   await store.put(accountIndexKey(accountId, hash), "1");
@@ -112,17 +112,19 @@ export async function revokeKey(key: string, target: Target): Promise<StoredKey>
   return revokeHash(hash, stored, target);
 }
 
+const TOOL_NAMES = { dev: "npm run dev", trigger: "webhooks:trigger" } as const;
+
 /**
  * A fresh local key for a tool that mints one each time it starts (`npm run dev`, `webhooks:listen`), with the one
  * it minted last time revoked: one active key per tool and account, never a pile of them. Only the key's hash is kept
  * in the git-ignored local state; the key itself is printed once, as always.
  */
-export async function replaceLocalKey(tool: "dev" | "listen" | "trigger", options: { accountId: string; mode: Mode } & Target): Promise<string> {
+export async function replaceLocalKey(tool: "dev" | "trigger", options: { accountId: string; mode: Mode } & Target): Promise<string> {
   const file = join(stateDir(options.persistTo), "vatly-local-keys.json");
   const minted = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
   const slot = `${tool}:${options.accountId}`;
   const previous = minted[slot];
-  const key = await createKey(options);
+  const key = await createKey({ ...options, madeBy: TOOL_NAMES[tool] });
   if (previous) {
     const stored = await readStored(KEY_PREFIX + previous, options);
     if (stored && !stored.revokedAt) await revokeHash(previous, stored, options);
@@ -146,7 +148,7 @@ export async function listKeys(accountId: string, target: Target): Promise<Store
 
 const USAGE = `Usage:
   npm run key:create -- --account <id> --mode test|live [--shard <n>] [--remote [--env staging|production]] [--persist-to <dir>]
-  npm run key:revoke -- <key> [--remote [--env staging|production]] [--persist-to <dir>]
+  npm run key:revoke -- <key>|- [--remote [--env staging|production]] [--persist-to <dir>]
   npm run key:list -- --account <id> [--remote [--env staging|production]] [--persist-to <dir>]
 
 Local KV (what \`npm run dev\` serves) unless --remote. The key is stored hashed; key:create prints it once, as its last line.
@@ -165,7 +167,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       console.log(key);
     } else if (command === "revoke") {
       if (positionals.length !== 1) throw new Error("key:revoke takes the key to revoke (--help shows the usage).");
-      const stored = await revokeKey(positionals[0]!, target);
+      // `-`: the key from standard input, so it stays out of shell history and process lists.
+      const stored = await revokeKey(positionals[0] === "-" ? readFileSync(0, "utf8").trim() : positionals[0]!, target);
       // What the Worker may still hold: KV's edge cache of the record (cacheTtl 60 s, src/pipeline/auth.ts) and the
       // isolate's own (API_KEY_CACHE_SECONDS of wrangler.toml's top level, default 60).
       const isolate = Number(/^API_KEY_CACHE_SECONDS\s*=\s*"(\d+)"/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? 60);
@@ -174,7 +177,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const keys = await listKeys(values.account ?? "", target);
       if (keys.length === 0) console.log(`No keys for account ${values.account} (keys created before key:list existed are not indexed).`);
       for (const k of keys) {
-        console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}  shard ${k.shard ?? 0}`);
+        console.log(`${k.mode}_…${k.hint ?? "????"}  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active"}  shard ${k.shard ?? 0}  made by ${k.madeBy ?? "key:create"}`);
       }
     } else {
       throw new Error("Use key:create, key:revoke or key:list (--help shows the usage).");

@@ -1,17 +1,28 @@
 // Verifying a delivery: the Standard Webhooks headers (webhook-id, webhook-timestamp within a tolerance,
-// webhook-signature over id.timestamp.body, signed with every secret still valid), or, from a sender without them,
-// Vatly-Signature (hex HMAC-SHA256 of the raw body), against one or several secrets, compared in constant time. After
-// a rotation a receiver holding only the old secret or only the new one verifies every delivery for 24 hours.
-// WebCrypto only: Node 18+, Workers, Deno, Bun.
+// webhook-signature over id.timestamp.body, signed with every secret still valid), against one or several secrets,
+// compared in constant time. After a rotation a receiver holding only the old secret or only the new one verifies every
+// delivery for 24 hours. A delivery with Vatly-Signature alone (hex HMAC-SHA256 of the raw body, no timestamp) is
+// refused unless the caller accepts replays by name: that signature never expires, so a copy of one genuine
+// delivery could be sent again at any time. WebCrypto only: Node 18+, Workers, Deno, Bun.
 import type { components } from "./openapi.js";
 
 export interface VerifyOptions {
-  /** The endpoint's secret, or several during a rotation (as given to the API, not the whsec_ form). */
+  /**
+   * The endpoint's secret, or several during a rotation: as given to the API, or in the `whsec_...` form the Standard
+   * Webhooks libraries and `webhooks:listen` print (the same key, base64).
+   */
   secrets: string | string[];
   /** How far webhook-timestamp may be from now, in seconds (default 300). */
   toleranceSeconds?: number;
   /** Now, in seconds (for tests). */
   now?: number;
+  /**
+   * Also accept a delivery that carries only `Vatly-Signature` (a sender without the Standard Webhooks headers). That
+   * signature covers the body alone, with no id or time: it CANNOT refuse a replay. Anyone who saw one genuine
+   * delivery (a log, a proxy) can send it again a week later and it verifies. Off by default; turn it on only for a
+   * sender you know cannot send the Standard Webhooks headers, and refuse repeated event ids yourself.
+   */
+  acceptReplayableVatlySignature?: boolean;
 }
 
 type Headers_ = Headers | Record<string, string | string[] | undefined>;
@@ -27,9 +38,25 @@ async function subtle(): Promise<SubtleCrypto> {
   return (globalThis as { crypto?: Crypto }).crypto?.subtle ?? ((await import("node:crypto" as string)) as { webcrypto: Crypto }).webcrypto.subtle;
 }
 
-async function hmac(secret: string, message: string): Promise<Uint8Array> {
+/**
+ * The HMAC keys a secret may stand for: its UTF-8 bytes, and for a `whsec_...` secret also the base64 bytes after the
+ * prefix (the Standard Webhooks form of the same key). Both are secrets only the receiver holds.
+ */
+function keysOf(secret: string): Uint8Array[] {
+  const keys = [new TextEncoder().encode(secret)];
+  if (secret.startsWith("whsec_")) {
+    try {
+      keys.unshift(Uint8Array.from(atob(secret.slice(6)), (c) => c.charCodeAt(0)));
+    } catch {
+      // not base64: only the secret as typed
+    }
+  }
+  return keys;
+}
+
+async function hmac(keyBytes: Uint8Array, message: string): Promise<Uint8Array> {
   const s = await subtle();
-  const key = await s.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await s.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return new Uint8Array(await s.sign("HMAC", key, new TextEncoder().encode(message)));
 }
 
@@ -49,7 +76,7 @@ const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
  */
 export async function verifyWebhook(body: string | Uint8Array, headers: Headers_, options: VerifyOptions): Promise<components["schemas"]["WebhookEvent"]> {
   const text = typeof body === "string" ? body : new TextDecoder().decode(body);
-  const secrets = [options.secrets].flat().filter((s) => s.length > 0);
+  const secrets = [options.secrets].flat().filter((s) => s.length > 0).flatMap(keysOf);
   if (secrets.length === 0) throw new Error("No secret to verify with");
 
   const id = header(headers, "webhook-id");
@@ -72,8 +99,12 @@ export async function verifyWebhook(body: string | Uint8Array, headers: Headers_
     if (event.id !== id) throw new Error("webhook-id does not name the event in the body");
     return event;
   }
-  // Only Vatly-Signature (a sender without the Standard Webhooks headers): the current secret's HMAC of the body.
+  // Only Vatly-Signature (a sender without the Standard Webhooks headers): the current secret's HMAC of the body, which
+  // a replay carries unchanged. Only when the caller said it accepts that.
   const vatly = header(headers, "Vatly-Signature");
+  if (!options.acceptReplayableVatlySignature) {
+    throw new Error("Missing the Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature): a delivery signed by Vatly-Signature alone cannot be told from a replay (acceptReplayableVatlySignature: true accepts it anyway)");
+  }
   if (!vatly) throw new Error("Missing webhook-signature and Vatly-Signature");
   let matched = false;
   for (const secret of secrets) matched = constantTimeEqual(hex(await hmac(secret, text)), vatly.trim().toLowerCase()) || matched;

@@ -14,6 +14,8 @@ export interface StoredKey {
    * requests for an account it gave away (src/db/account-database.ts), so a stale record is never wrong, only slower.
    */
   shard?: number;
+  /** Which tool made the key (`key:create`, `npm run dev`, `webhooks:listen`, ...), so `key:list` can say. */
+  madeBy?: string;
 }
 
 export const KEY_PREFIX = "apikey:";

@@ -612,6 +612,61 @@ describe("npm run webhooks:listen", () => {
   });
 });
 
+describe("webhooks:listen beside what the account already has", () => {
+  const listenArgs = (account: string, port: string, ...more: string[]) => ["scripts/webhooks-listen.ts", "--port", port, "--api", BASE, "--account", account, "--persist-to", STATE, ...more];
+
+  it("refuses an endpoint it did not make (naming it) unless --replace; a second listener never breaks a running one; Ctrl-C removes its endpoint and revokes its key", async () => {
+    const account = `acct_listen2${PORT}`;
+    const key = cli("create", "--account", account, "--mode", "test");
+    const auth = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
+    const endpoints = async () => ((await (await send(`${BASE}/v1/webhook-endpoints`, { headers: auth })).json()) as { data: { id: string; url: string }[] }).data;
+    const mine = await send(`${BASE}/v1/webhook-endpoints`, { method: "POST", headers: auth, body: JSON.stringify({ url: "https://hooks.example.com/vatly", secret: "a-secret-of-my-own-0" }) });
+    const { id: mineId } = (await mine.json()) as { id: string };
+    const refused = spawnSync(TSX, listenArgs(account, String(Number(PORT) + 1100)), { encoding: "utf8" });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(`The account already has a webhook endpoint, https://hooks.example.com/vatly (${mineId}): pass --replace to replace it (it is deleted, with its secret), or delete it yourself.\n`);
+    expect((await endpoints()).map((e) => e.id)).toEqual([mineId]);
+
+    const firstPort = String(Number(PORT) + 1200);
+    const first = spawn(TSX, listenArgs(account, firstPort, "--replace"), { detached: true });
+    let printed = "";
+    first.stdout!.on("data", (chunk) => (printed += chunk));
+    first.stderr!.on("data", (chunk) => (printed += chunk));
+    const exited = new Promise<number | null>((resolve) => first.on("close", resolve)); // its output ended too
+    await until(() => (printed.includes("Ready") ? true : undefined));
+    expect(printed).toContain(`Replaced the endpoint https://hooks.example.com/vatly (${mineId}), as --replace said.`);
+    const listening = `http://127.0.0.1:${firstPort}/webhooks`;
+    expect((await endpoints()).map((e) => e.url)).toEqual([listening]);
+
+    // A second listener, with bad arguments or a good one, with or without --replace: one line, nothing changed.
+    for (const [args, message] of [
+      [["--port", "99999"], /^--port must be a port number from 1 to 65535 \(default 4242\)\.\n$/],
+      [["--port", "0"], /^--port must be a port number from 1 to 65535 \(default 4242\)\.\n$/],
+      [["--port", String(Number(PORT) + 1300)], new RegExp(`^Another webhooks:listen is receiving this account's events at ${listening.replaceAll(".", "\\.")}: stop it first \\(Ctrl-C in its terminal\\)\\.\\n$`)],
+      [["--port", String(Number(PORT) + 1300), "--replace"], /^Another webhooks:listen is receiving/],
+    ] as const) {
+      const second = spawnSync(TSX, ["scripts/webhooks-listen.ts", "--api", BASE, "--account", account, "--persist-to", STATE, ...args], { encoding: "utf8" });
+      expect(second.status, second.stderr).toBe(1);
+      expect(second.stderr).toMatch(message);
+    }
+    expect((await endpoints()).map((e) => e.url)).toEqual([listening]);
+    const created = await send(`${BASE}/v1/customers`, { method: "POST", headers: auth, body: JSON.stringify({ email: "still-listening@example.com" }) });
+    const { id } = (await created.json()) as { id: string };
+    await until(() => (printed.includes(id) ? true : undefined));
+    expect(printed).toMatch(new RegExp(`customer\\.created .* customer ${id}  signature ok`));
+
+    process.kill(-first.pid!, "SIGINT");
+    const code = await exited;
+    expect([0, 130], printed).toContain(code); // tsx ends as a shell does on Ctrl-C, after the listener has cleaned up
+    expect(printed, printed).toContain("Stopped: its endpoint removed, its key revoked.");
+    expect(await endpoints()).toEqual([]);
+    const keys = spawnSync(TSX, ["scripts/keys.ts", "list", "--account", account, "--persist-to", STATE], { encoding: "utf8" }).stdout;
+    expect(keys).toMatch(/revoked \S+  shard \d  made by webhooks:listen/);
+    expect(keys).not.toMatch(/active  shard \d  made by webhooks:listen/);
+    expect(keys).toMatch(/active  shard \d  made by key:create/);
+  }, 120_000);
+});
+
 describe("the webhook desk: webhooks:listen --forward-to, webhooks:trigger, the attempts of an event", () => {
   it("forwards each delivery to the app as received, answers with the app's status (a failing app shows in the history), and a triggered event arrives", async () => {
     const account = `acct_desk${PORT}`;

@@ -4,6 +4,7 @@ import { DEFAULT_RETRY_DELAYS, retryDelays } from "../../src/jobs/deliver";
 import { SWEEP_GRACE_MS, sweepUndelivered } from "../../src/jobs/cron";
 import type { DeliveryMessage } from "../../src/env";
 import { verifyWebhook } from "../../client/src/webhooks";
+import { standardWebhooksSecret } from "../../src/webhooks/signature";
 import { callWithEnv } from "../helpers";
 import { accountWithEndpoint, consume, eventRow, hmacBase64, hmacHex, recordingQueue, SECRET } from "./helpers";
 
@@ -140,6 +141,27 @@ describe("delivery (the queue consumer)", () => {
     await api("/v1/customers", { json: { email: "rotate2@example.com" } });
     const later = (await consume([sent.at(-1)!], ok)).received[0]!;
     expect(later.headers.get("webhook-signature")!.split(" ")).toHaveLength(1);
+  });
+
+  it("verifyWebhook refuses a replay made by dropping the Standard Webhooks headers, unless replays are accepted by name; it takes the whsec_ form of the secret too", async () => {
+    const { api, sent } = await accountWithEndpoint();
+    await api("/v1/customers", { json: { email: "replayed@example.com" } });
+    const request = (await consume([sent.at(-1)!], ok)).received[0]!;
+    const body = await request.text();
+    const event = JSON.parse(body) as { id: string };
+    // A copy of a genuine delivery, sent again a week later without webhook-id, webhook-timestamp and webhook-signature.
+    const replay = new Headers({ "Content-Type": "application/json", "Vatly-Signature": request.headers.get("Vatly-Signature")! });
+    await expect(verifyWebhook(body, replay, { secrets: SECRET })).rejects.toThrow(/Missing the Standard Webhooks headers .* cannot be told from a replay/);
+    await expect(verifyWebhook(body, replay, { secrets: SECRET, now: Math.floor(Date.now() / 1000) + 7 * 86400 })).rejects.toThrow(/replay/);
+    // Accepted only when asked for by that name, and still only with the right secret.
+    expect((await verifyWebhook(body, replay, { secrets: SECRET, acceptReplayableVatlySignature: true })).id).toBe(event.id);
+    await expect(verifyWebhook(body, replay, { secrets: "another-secret-000", acceptReplayableVatlySignature: true })).rejects.toThrow(/Vatly-Signature does not match/);
+    // The whsec_ form webhooks:listen prints (the same key, base64) verifies like the secret itself; a wrong one does not.
+    const whsec = standardWebhooksSecret(SECRET);
+    expect(whsec).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
+    expect((await verifyWebhook(body, request.headers, { secrets: whsec })).id).toBe(event.id);
+    expect((await verifyWebhook(body, replay, { secrets: whsec, acceptReplayableVatlySignature: true })).id).toBe(event.id);
+    await expect(verifyWebhook(body, request.headers, { secrets: standardWebhooksSecret("another-secret-000") })).rejects.toThrow(/does not match/);
   });
 
   it("takes its retry schedule from WEBHOOK_RETRY_DELAYS (what the end-to-end run shortens), ignoring a malformed one", () => {
