@@ -42,8 +42,8 @@ async function subtle(): Promise<SubtleCrypto> {
  * The HMAC keys a secret may stand for: its UTF-8 bytes, and for a `whsec_...` secret also the base64 bytes after the
  * prefix (the Standard Webhooks form of the same key). Both are secrets only the receiver holds.
  */
-function keysOf(secret: string): Uint8Array[] {
-  const keys = [new TextEncoder().encode(secret)];
+function keysOf(secret: string): Uint8Array<ArrayBuffer>[] {
+  const keys: Uint8Array<ArrayBuffer>[] = [Uint8Array.from(new TextEncoder().encode(secret))];
   if (secret.startsWith("whsec_")) {
     try {
       keys.unshift(Uint8Array.from(atob(secret.slice(6)), (c) => c.charCodeAt(0)));
@@ -54,7 +54,7 @@ function keysOf(secret: string): Uint8Array[] {
   return keys;
 }
 
-async function hmac(keyBytes: Uint8Array, message: string): Promise<Uint8Array> {
+async function hmac(keyBytes: Uint8Array<ArrayBuffer>, message: string): Promise<Uint8Array> {
   const s = await subtle();
   const key = await s.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return new Uint8Array(await s.sign("HMAC", key, new TextEncoder().encode(message)));
