@@ -1,24 +1,46 @@
-// The statement of a customer search: one query, on the caller's shard, answered from indexes. The index rows
-// (customer_trigrams, customer_trigram_counts, customer_metadata) are written by the customers table's own triggers
-// in the batch of every write (migrations/0006_customer_search.sql), so a search sees every write before it and an
-// erasure leaves nothing behind. A search reads, in order:
-//  1. candidates from one index: the query's most selective clause under AND (exact email, exact name, a metadata
-//     pair, a substring's rarest trigram, a createdAt range), or every clause's under OR;
-//  2. each candidate's row, checked against every clause (a trigram only says "may contain").
-// So the rows read grow with the candidates, not with the account.
+// The statement of a customer search: one query, on the caller's shard, answered from indexes. The index is the FTS5
+// table `customer_search` (trigram tokenizer, case folded Unicode-wide by FTS5 itself), one row per customer under
+// the customer's rowid, written by the customers table's own triggers in the batch of every write
+// (migrations/0007_search_fts5.sql): a search sees every write before it and an erasure leaves nothing behind.
+// A search page reads, in order:
+//  1. candidates newest first (by rowid, the order customers were written on the shard), from one FTS5 match of the
+//     account's scope token and the query's clauses; or, for a query whose only positive clauses are createdAt
+//     ranges, from the createdAt index (newest first by createdAt);
+//  2. each candidate's row, checked against the clauses the match cannot decide exactly (exact values, negations);
+// and stops at the page's size, so a page costs about its own rows and walking every page costs about the matches.
 import type { Database, Scope } from "../db/query";
 import { scope } from "../db/query";
 import type { CustomerRow } from "./customer";
 import { toRow, type StoredCustomer } from "./repository";
 import type { Clause, SearchQuery } from "./search-query";
 
-const COLUMNS = "c.id, c.testmode, c.email, c.name, c.metadata, c.created_at, c.etag";
+const COLUMNS = "c.id, c.testmode, c.email, c.name, c.metadata, c.created_at, c.etag, c.rowid AS rid";
+/** The bounds the index wraps every column's text in, and what separates a metadata key from its value. */
+const EDGE = "\u001f";
+const PAIR = "\u001e";
 
-/** The trigrams of a value as the index holds them: of its lower-case form, each once. */
-export const trigrams = (value: string) => {
-  const chars = [...value.toLowerCase()];
-  return [...new Set(chars.slice(0, -2).map((_, i) => chars.slice(i, i + 3).join("")))];
-};
+/** Where a page ends: the last row's rowid and createdAt (the order of the index that drove it). */
+export interface SearchCursor { rid: number; createdAt: string }
+export type SearchRow = CustomerRow & { rid: number };
+
+/** A value as the index holds it: U+0000 (which an FTS5 query cannot carry) as U+FFFD. */
+const indexed = (value: string) => value.replaceAll("\u0000", "\ufffd");
+/** The forms a typed value may be stored in: as typed, composed (NFC) and decomposed (NFD). */
+const forms = (value: string) => [...new Set([value, value.normalize("NFC"), value.normalize("NFD")])];
+/** An FTS5 phrase: the text in double quotes, a quote doubled. Nothing else is special inside one. */
+const phrase = (text: string) => `"${indexed(text).replaceAll('"', '""')}"`;
+const anyForm = (column: string, wrap: (v: string) => string, value: string) => `${column} : (${forms(value).map((f) => phrase(wrap(f))).join(" OR ")})`;
+
+/** The FTS5 expression of a positive clause, or null for one the index cannot answer (createdAt). */
+function matchOf(c: Clause): string | null {
+  if (c.field === "createdAt") return null;
+  if (c.field === "metadata") return anyForm("metadata", (k) => `${EDGE}${k}${PAIR}${c.value}${EDGE}`, c.key!);
+  if (c.op === ":") return anyForm(c.field, (v) => `${EDGE}${v}${EDGE}`, c.value);
+  return anyForm(c.field, (v) => v, c.value);
+}
+
+/** The account's scope token: three private-use characters of its number on this shard (as the triggers write it). */
+const SCOPE = "(SELECT char(57344 + n % 6400, 57344 + (n / 6400) % 6400, 57344 + n / 40960000) FROM search_scopes WHERE account_id = ? AND testmode = ?)";
 
 /** A createdAt bound as the stored text compares (whole seconds, `YYYY-MM-DDTHH:MM:SSZ`), for an operator. */
 function secondsBound(time: number, op: Clause["op"]): string {
@@ -26,90 +48,75 @@ function secondsBound(time: number, op: Clause["op"]): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** The check of a clause on a customer row `c` (negated with NOT; IS keeps a missing name comparable). */
-function predicate(c: Clause, params: unknown[]): string {
+/**
+ * The check of a clause on a customer row `c`, or null when the candidates' match already decided it exactly (a
+ * positive substring under AND). Exact values compare exactly; a substring asks the index about this one row.
+ */
+function predicate(c: Clause, params: unknown[], decided: boolean): string | null {
   let sql: string;
-  if (c.field === "email" && c.op === ":") sql = "lower(c.email) = lower(?)";
-  else if (c.field === "email") sql = "instr(lower(c.email), lower(?)) > 0";
-  else if (c.field === "name" && c.op === ":") sql = "c.name IS ?";
-  else if (c.field === "name") sql = "instr(lower(coalesce(c.name, '')), lower(?)) > 0";
-  else if (c.field === "metadata") sql = "EXISTS (SELECT 1 FROM json_each(c.metadata) m WHERE m.key = ? AND m.value = ?)";
-  else sql = `c.created_at ${c.op} ?`;
-  if (c.field === "metadata") params.push(c.key, c.value);
-  else if (c.field === "createdAt") params.push(secondsBound(c.time!, c.op));
-  else params.push(c.value);
+  if (c.op === "~" && decided && !c.negate) return null;
+  if (c.field === "email" && c.op === ":") {
+    sql = "lower(c.email) = lower(?)";
+    params.push(c.value);
+  } else if (c.field === "name" && c.op === ":") {
+    const values = forms(c.value);
+    sql = `c.name IS NOT NULL AND c.name IN (${values.map(() => "?").join(", ")})`;
+    params.push(...values);
+  } else if (c.field === "metadata") {
+    sql = "EXISTS (SELECT 1 FROM json_each(c.metadata) m WHERE m.key = ? AND m.value = ?)";
+    params.push(c.key, c.value);
+  } else if (c.field === "createdAt") {
+    sql = `c.created_at ${c.op} ?`;
+    params.push(secondsBound(c.time!, c.op));
+  } else {
+    sql = "EXISTS (SELECT 1 FROM customer_search s WHERE s.customer_search MATCH ? AND s.rowid = c.rowid)";
+    params.push(matchOf(c));
+  }
   return c.negate ? `NOT (${sql})` : `(${sql})`;
 }
 
-/** The ids an index gives for a clause (positive clauses only), or null when no index answers it. */
-function candidates(c: Clause, params: unknown[], s: { accountId: string; testmode: number }): string | null {
-  if (c.negate) return null;
-  const inScope = "account_id = ? AND testmode = ?";
-  if (c.field === "email" && c.op === ":") {
-    params.push(s.accountId, s.testmode, c.value);
-    return `SELECT id AS id FROM customers WHERE ${inScope} AND lower(email) = lower(?)`;
+/** Where the candidates come from: one FTS5 match (`match`), or the createdAt index (`match` null). */
+function drive(query: SearchQuery): { match: string | null; decided: boolean } {
+  const positives = query.clauses.filter((c) => !c.negate);
+  const matches = positives.map(matchOf);
+  if (query.join === "AND") {
+    const own = matches.filter((m): m is string => m !== null);
+    if (own.length > 0) return { match: own.map((m) => `(${m})`).join(" AND "), decided: true };
+    return { match: positives.length > 0 ? null : "", decided: false };
   }
-  if (c.field === "name" && c.op === ":") {
-    params.push(s.accountId, s.testmode, c.value);
-    return `SELECT id FROM customers WHERE ${inScope} AND name = ?`;
-  }
-  if (c.field === "metadata") {
-    params.push(s.accountId, s.testmode, c.key, c.value);
-    return `SELECT customer_id AS id FROM customer_metadata WHERE ${inScope} AND key = ? AND value = ?`;
-  }
-  if (c.field === "createdAt") {
-    params.push(s.accountId, s.testmode, secondsBound(c.time!, c.op));
-    return `SELECT id FROM customers WHERE ${inScope} AND created_at ${c.op} ?`;
-  }
-  // A substring: the customers holding its rarest trigram (the counts say which); the row check does the rest.
-  params.push(s.accountId, s.testmode, c.field, s.accountId, s.testmode, c.field, JSON.stringify(trigrams(c.value)));
-  return `SELECT customer_id AS id FROM customer_trigrams WHERE ${inScope} AND field = ? AND trigram = (
-    SELECT trigram FROM customer_trigram_counts WHERE ${inScope} AND field = ? AND trigram IN (SELECT value FROM json_each(?)) ORDER BY n LIMIT 1)`;
+  // OR: the clauses' matches together when the index answers each of them; otherwise every customer of the account.
+  const each = positives.length === query.clauses.length && matches.every((m) => m !== null);
+  return { match: each ? `(${matches.map((m) => `(${m})`).join(" OR ")})` : "", decided: false };
 }
 
-/** How selective a clause's index is, best first: which one drives an AND. */
-const RANK: ((c: Clause) => boolean)[] = [
-  (c) => c.field === "email" && c.op === ":",
-  (c) => c.field === "name" && c.op === ":",
-  (c) => c.field === "metadata",
-  (c) => c.op === "~",
-  (c) => c.field === "createdAt",
-];
-
 /**
- * One page of a search, newest first: up to `limit + 1` customers with an id below `before` (a page token's), so the
- * caller knows whether more follow. Scoped to the caller's account and mode like every customer query.
+ * One page of a search: up to `limit + 1` customers after `after` (a page token's cursor), so the caller knows whether
+ * more follow. Scoped to the caller's account and mode like every customer query.
  */
-export async function searchCustomers(db: Database, caller: Scope, query: SearchQuery, before: string | null, limit: number): Promise<CustomerRow[]> {
-  return (await searchStatement(db, caller, query, before, limit).all<StoredCustomer>()).results.map(toRow);
+export async function searchCustomers(db: Database, caller: Scope, query: SearchQuery, after: SearchCursor | null, limit: number): Promise<SearchRow[]> {
+  const rows = (await searchStatement(db, caller, query, after, limit).all<StoredCustomer & { rid: number }>()).results;
+  return rows.map((r) => ({ ...toRow(r), rid: r.rid }));
 }
 
 /** The one statement of a search page (the bench reads its `meta.rows_read`). */
-export function searchStatement(db: Database, caller: Scope, query: SearchQuery, before: string | null, limit: number): D1PreparedStatement {
+export function searchStatement(db: Database, caller: Scope, query: SearchQuery, after: SearchCursor | null, limit: number): D1PreparedStatement {
   const s = scope(caller);
-  const sourceParams: unknown[] = [];
-  // The candidates: the best clause's index under AND; every clause's under OR (a negated clause there: the scope).
-  let source: string | null = null;
-  if (query.join === "AND") {
-    const best = RANK.map((rank) => query.clauses.find((c) => !c.negate && rank(c))).find(Boolean);
-    if (best) source = candidates(best, sourceParams, s);
-  } else {
-    const each = query.clauses.map((c) => {
-      const params: unknown[] = [];
-      return { sql: candidates(c, params, s), params };
-    });
-    if (each.every((e) => e.sql !== null)) {
-      // UNION ALL, then DISTINCT: a plain UNION merges sorted inputs, which makes SQLite read each clause's rows in
-      // id order (a scan of the account) instead of from its own index.
-      source = `SELECT DISTINCT id FROM (${each.map((e) => e.sql).join(" UNION ALL ")})`;
-      for (const e of each) sourceParams.push(...e.params);
-    }
-  }
+  const { match, decided } = drive(query);
   const checkParams: unknown[] = [];
-  const checks = query.clauses.map((c) => predicate(c, checkParams)).join(` ${query.join} `);
-  // The candidates drive the join (CROSS JOIN keeps them the outer loop): no scan of the account's customers.
-  const from = source === null ? "customers c" : `(${source}) AS k CROSS JOIN customers c ON c.id = k.id`;
-  const sql = `SELECT ${COLUMNS} FROM ${from} WHERE c.account_id = ? AND c.testmode = ? ${before ? "AND c.id < ?" : ""} AND (${checks}) ORDER BY c.id DESC LIMIT ?`;
-  const bound = [...sourceParams, s.accountId, s.testmode, ...(before ? [before] : []), ...checkParams, limit + 1];
-  return db.prepare(sql).bind(...bound);
+  const checks = query.clauses.map((c) => predicate(c, checkParams, decided)).filter((p) => p !== null);
+  const checked = checks.length ? `AND (${checks.join(` ${query.join} `)})` : "";
+  if (match === null) {
+    // Only createdAt ranges (and negations): the createdAt index, newest first, and the rowid among equal times.
+    const cursor = after ? "AND (c.created_at, c.rowid) < (?, ?)" : "";
+    const sql = `SELECT ${COLUMNS} FROM customers c INDEXED BY customers_scope_created_at WHERE c.account_id = ? AND c.testmode = ? ${cursor} ${checked}
+      ORDER BY c.created_at DESC, c.rowid DESC LIMIT ?`;
+    return db.prepare(sql).bind(s.accountId, s.testmode, ...(after ? [after.createdAt, after.rid] : []), ...checkParams, limit + 1);
+  }
+  // The FTS5 match drives (CROSS JOIN keeps it the outer loop), newest first by rowid, from the cursor on. An account
+  // without a scope yet (no customer ever) matches nothing.
+  const sql = `SELECT ${COLUMNS} FROM customer_search f CROSS JOIN customers c ON c.rowid = f.rowid
+    WHERE f.customer_search MATCH ('scope : "' || coalesce(${SCOPE}, 'none') || '"' || ?) ${after ? "AND f.rowid < ?" : ""}
+      AND c.account_id = ? AND c.testmode = ? ${checked}
+    ORDER BY f.rowid DESC LIMIT ?`;
+  return db.prepare(sql).bind(s.accountId, s.testmode, match ? ` AND ${match}` : "", ...(after ? [after.rid] : []), s.accountId, s.testmode, ...checkParams, limit + 1);
 }

@@ -5,12 +5,11 @@ import * as v from "valibot";
 import type { RouteRequest } from "../env";
 import { fromBase64, hmacSha256, toBase64 } from "../lib/crypto";
 import { failValidation } from "../lib/errors";
-import { CUSTOMER_ID } from "../lib/ids";
 import { link } from "../lib/links";
 import { DEFAULT_LIMIT, parsePageQuery, single } from "../lib/pagination";
 import { CustomerListSchema, toCustomer } from "./customer";
 import { parseSearchQuery, SearchSyntaxError } from "./search-query";
-import { searchCustomers } from "./search.repository";
+import { searchCustomers, type SearchCursor } from "./search.repository";
 import type { Described } from "../lib/describe";
 
 const LIMIT_MESSAGE = "The limit parameter must be an integer between 1 and 100.";
@@ -35,14 +34,15 @@ const tokenTag = (secret: string, accountId: string, testmode: boolean, query: s
 const toUrl = (b64: string) => b64.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 const fromUrl = (s: string) => s.replaceAll("-", "+").replaceAll("_", "/");
 
-function pageToken(tag: string, lastId: string) {
-  return toUrl(btoa(JSON.stringify([tag, lastId])));
+/** A page token: the tag, and where the page ended (the last row's rowid and createdAt). */
+function pageToken(tag: string, last: SearchCursor) {
+  return toUrl(btoa(JSON.stringify([tag, last.rid, last.createdAt])));
 }
 
-function readPageToken(token: string, tag: string): string {
+function readPageToken(token: string, tag: string): SearchCursor {
   try {
-    const [t, id] = JSON.parse(new TextDecoder().decode(fromBase64(fromUrl(token)))) as [string, string];
-    if (t === tag && typeof id === "string" && CUSTOMER_ID.test(id)) return id;
+    const [t, rid, createdAt] = JSON.parse(new TextDecoder().decode(fromBase64(fromUrl(token)))) as [string, number, string];
+    if (t === tag && Number.isSafeInteger(rid) && typeof createdAt === "string" && createdAt.length <= 40) return { rid, createdAt };
   } catch {}
   failValidation({ page: [PAGE_MESSAGE] });
 }
@@ -68,7 +68,7 @@ export async function searchCustomersHandler(request: RouteRequest, env: { IDEMP
   return json({
     data: page.map((row) => toCustomer(row, request.base)),
     count: page.length,
-    links: { self: url(q.page ?? null), next: rows.length > q.limit ? url(pageToken(tag, page.at(-1)!.id)) : null, prev: null },
+    links: { self: url(q.page ?? null), next: rows.length > q.limit ? url(pageToken(tag, { rid: page.at(-1)!.rid, createdAt: page.at(-1)!.createdAt })) : null, prev: null },
   });
 }
 

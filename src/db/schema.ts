@@ -19,55 +19,24 @@ export const customers = sqliteTable(
     index("customers_scope_id").on(t.accountId, t.testmode, t.id),
     // Emails are ASCII-only, so SQLite's lower() is an exact case fold.
     uniqueIndex("customers_scope_email").on(t.accountId, t.testmode, sql`lower(${t.email})`),
-    // Search (customers/search.repository.ts): an exact name, and createdAt ranges.
-    index("customers_scope_name").on(t.accountId, t.testmode, t.name),
+    // Search (customers/search.repository.ts): createdAt ranges.
     index("customers_scope_created_at").on(t.accountId, t.testmode, t.createdAt),
   ],
 );
 
-// Search indexes, written only by the customers table's triggers (migrations/0006_customer_search.sql) in the batch of
-// every write, and removed with the customer. Trigrams of the lower-case email and name, each once per customer...
-export const customerTrigrams = sqliteTable(
-  "customer_trigrams",
+// Search (migrations/0007_search_fts5.sql): the FTS5 table `customer_search`, one row per customer under the
+// customer's rowid, written only by the customers table's triggers in the batch of every write and removed with the
+// customer (drizzle has no virtual tables, so it lives in the migration alone). Each (account, mode) has a number on
+// its shard, whose token scopes a search to it.
+export const searchScopes = sqliteTable(
+  "search_scopes",
   {
+    n: integer("n").primaryKey(),
     accountId: text("account_id").notNull(),
     testmode: integer("testmode", { mode: "boolean" }).notNull(),
-    field: text("field", { enum: ["email", "name"] }).notNull(),
-    trigram: text("trigram").notNull(),
-    customerId: text("customer_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.accountId, t.testmode, t.field, t.trigram, t.customerId] })],
+  (t) => [uniqueIndex("search_scopes_account").on(t.accountId, t.testmode)],
 );
-
-// ...how many customers of the scope hold each (a substring search starts from its rarest trigram)...
-export const customerTrigramCounts = sqliteTable(
-  "customer_trigram_counts",
-  {
-    accountId: text("account_id").notNull(),
-    testmode: integer("testmode", { mode: "boolean" }).notNull(),
-    field: text("field", { enum: ["email", "name"] }).notNull(),
-    trigram: text("trigram").notNull(),
-    n: integer("n").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.accountId, t.testmode, t.field, t.trigram] })],
-);
-
-// ...and every metadata pair.
-export const customerMetadata = sqliteTable(
-  "customer_metadata",
-  {
-    accountId: text("account_id").notNull(),
-    testmode: integer("testmode", { mode: "boolean" }).notNull(),
-    key: text("key").notNull(),
-    value: text("value").notNull(),
-    customerId: text("customer_id").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.accountId, t.testmode, t.key, t.value, t.customerId] })],
-);
-
-// The character positions 1..400 (longer than any email or name): what the triggers take trigrams at (a trigger
-// cannot use a recursive WITH).
-export const searchPositions = sqliteTable("search_positions", { n: integer("n").primaryKey() });
 
 // What remains of a deleted customer: no email, name or metadata (erasure), only what a list cursor and audit need.
 export const customerTombstones = sqliteTable(

@@ -148,8 +148,9 @@ export async function prepareTarget(env: Env, from: number, to: number, accountI
 }
 
 /**
- * Upserts rows into a table of a shard, as many statements as the parameter limit needs. A customer's earlier copy is
- * deleted first, so its search index rows go with it (REPLACE would skip the delete trigger that removes them).
+ * Upserts rows into a table of a shard, as many statements as the parameter limit needs. A customer's earlier copy,
+ * and any copied customer holding the same email in the same mode (renamed or erased at the source since), is deleted
+ * first, so its search index entry goes with it: REPLACE would remove it without the delete trigger that does that.
  */
 function upserts(d: D1Database, table: string, rows: Row[]) {
   if (rows.length === 0) return [];
@@ -157,10 +158,10 @@ function upserts(d: D1Database, table: string, rows: Row[]) {
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
   const statements: D1PreparedStatement[] = [];
   if (table === "customers") {
-    for (let i = 0; i < rows.length; i += MAX_PARAMS) {
-      const ids = rows.slice(i, i + MAX_PARAMS).map((r) => r.id);
-      statements.push(d.prepare(`DELETE FROM customers WHERE id IN (${ids.map(() => "?").join(", ")})`).bind(...ids));
-    }
+    // One JSON parameter: a page of rows (at most PAGE, each key under 400 bytes) stays far below D1's 100 KB.
+    statements.push(d.prepare(`DELETE FROM customers WHERE id IN (SELECT value ->> 0 FROM json_each(?1))
+      OR (account_id, testmode, lower(email)) IN (SELECT value ->> 1, value ->> 2, lower(value ->> 3) FROM json_each(?1))`)
+      .bind(JSON.stringify(rows.map((r) => [r.id, r.account_id, r.testmode, r.email]))));
   }
   for (let i = 0; i < rows.length; i += perStatement) {
     const chunk = rows.slice(i, i + perStatement);
@@ -432,7 +433,10 @@ export async function removeRows(env: Env, shard: number, accountId: string, own
       ]);
     }
   }
-  await fenced(env, shard, accountId, owner, [d.prepare("DELETE FROM account_changes WHERE account_id = ?").bind(accountId)]);
+  await fenced(env, shard, accountId, owner, [
+    d.prepare("DELETE FROM account_changes WHERE account_id = ?").bind(accountId),
+    d.prepare("DELETE FROM search_scopes WHERE account_id = ?").bind(accountId),
+  ]);
   return true;
 }
 

@@ -248,6 +248,19 @@ describe("routes and background work around a copy", () => {
     }
   });
 
+  it("a customer taking another's old email while a move is stopped after its copy leaves no index entry behind on the new home (failed before: REPLACE removed the old copy without its delete trigger)", async () => {
+    const { accountId, ledger, snapshot } = await seededAccount();
+    expect((await runMove({ accountId, to: 1, stopAfter: "copy" })).status).toBe("errored");
+    const [renamed] = ledger.live();
+    const email = ledger.customers.get(renamed!)!.email;
+    const response = await ledger.write(`/v1/customers/${renamed}`, { method: "PATCH", json: { email: `moved-on-${email}` } });
+    expect(response.status).toBe(200);
+    ledger.customers.set(renamed!, { ...ledger.customers.get(renamed!)!, email: `moved-on-${email}`, etag: response.headers.get("ETag")! });
+    await ledger.create(email);
+    expect((await runMove({ accountId, to: 1 })).status).toBe("complete");
+    await expectExactlyOnHome(accountId, 1, ledger, snapshot);
+  });
+
   it("a revocation lost to a move's rewrite of the key record is re-applied (failed before: a move dying between its key passes left the key working)", async () => {
     const { accountId } = await seededAccount(3);
     const { key } = await newKey({ accountId, shard: 0 });
