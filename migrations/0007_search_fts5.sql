@@ -23,10 +23,12 @@ CREATE TABLE `search_scopes` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `search_scopes_account` ON `search_scopes` (`account_id`,`testmode`);--> statement-breakpoint
--- Contentless (the customers table holds the text), deletable by rowid alone, the customer's rowid as its own. Every
--- column is wrapped in U+001F so an exact value is a phrase bounded on both sides; metadata pairs are key U+001E
--- value. U+0000, which an FTS5 query cannot hold, is indexed (and searched) as U+FFFD.
-CREATE VIRTUAL TABLE `customer_search` USING fts5(`scope`, `email`, `name`, `metadata`, tokenize = 'trigram case_sensitive 0', content = '', contentless_delete = 1);
+-- Contentless (the customers table holds the text), deletable by rowid alone, the customer's rowid as its own, and
+-- `detail = none`: which trigrams a customer holds, not where (82 bytes a customer instead of 376 with positions,
+-- measured in bench --search), so a match gives candidates and the Worker checks each against the query exactly.
+-- Every column is wrapped in U+001F so an exact value's first and last trigrams are its own; metadata pairs are key
+-- U+001E value. The tokenizer passes over U+0000 (which an FTS5 query cannot hold either): the Worker's check decides.
+CREATE VIRTUAL TABLE `customer_search` USING fts5(`scope`, `email`, `name`, `metadata`, tokenize = 'trigram case_sensitive 0', content = '', contentless_delete = 1, detail = none);
 --> statement-breakpoint
 -- A deleted customer's terms are removed from the index's pages, not only marked deleted: an erasure leaves nothing.
 INSERT INTO `customer_search` (`customer_search`, `rank`) VALUES ('secure-delete', 1);
@@ -38,9 +40,9 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM `search_scopes` WHERE `account_id` = NEW.account_id AND `testmode` = NEW.testmode);
   INSERT INTO `customer_search` (`rowid`, `scope`, `email`, `name`, `metadata`)
     SELECT NEW.rowid, char(57344 + s.n % 6400, 57344 + (s.n / 6400) % 6400, 57344 + s.n / 40960000),
-      char(31) || replace(NEW.email, char(0), char(65533)) || char(31),
-      char(31) || replace(coalesce(NEW.name, ''), char(0), char(65533)) || char(31),
-      (SELECT char(31) || group_concat(replace(m.key, char(0), char(65533)) || char(30) || replace(m.value, char(0), char(65533)), char(31)) || char(31) FROM json_each(NEW.metadata) m)
+      char(31) || NEW.email || char(31),
+      char(31) || coalesce(NEW.name, '') || char(31),
+      (SELECT char(31) || group_concat(m.key || char(30) || m.value, char(31)) || char(31) FROM json_each(NEW.metadata) m)
     FROM `search_scopes` s WHERE s.account_id = NEW.account_id AND s.testmode = NEW.testmode;
 END;
 --> statement-breakpoint
@@ -50,9 +52,9 @@ BEGIN
   DELETE FROM `customer_search` WHERE `rowid` = OLD.rowid;
   INSERT INTO `customer_search` (`rowid`, `scope`, `email`, `name`, `metadata`)
     SELECT NEW.rowid, char(57344 + s.n % 6400, 57344 + (s.n / 6400) % 6400, 57344 + s.n / 40960000),
-      char(31) || replace(NEW.email, char(0), char(65533)) || char(31),
-      char(31) || replace(coalesce(NEW.name, ''), char(0), char(65533)) || char(31),
-      (SELECT char(31) || group_concat(replace(m.key, char(0), char(65533)) || char(30) || replace(m.value, char(0), char(65533)), char(31)) || char(31) FROM json_each(NEW.metadata) m)
+      char(31) || NEW.email || char(31),
+      char(31) || coalesce(NEW.name, '') || char(31),
+      (SELECT char(31) || group_concat(m.key || char(30) || m.value, char(31)) || char(31) FROM json_each(NEW.metadata) m)
     FROM `search_scopes` s WHERE s.account_id = NEW.account_id AND s.testmode = NEW.testmode;
 END;
 --> statement-breakpoint
@@ -66,9 +68,9 @@ INSERT OR IGNORE INTO `search_scopes` (`account_id`, `testmode`) SELECT DISTINCT
 --> statement-breakpoint
 INSERT INTO `customer_search` (`rowid`, `scope`, `email`, `name`, `metadata`)
   SELECT c.rowid, char(57344 + s.n % 6400, 57344 + (s.n / 6400) % 6400, 57344 + s.n / 40960000),
-    char(31) || replace(c.email, char(0), char(65533)) || char(31),
-    char(31) || replace(coalesce(c.name, ''), char(0), char(65533)) || char(31),
-    (SELECT char(31) || group_concat(replace(m.key, char(0), char(65533)) || char(30) || replace(m.value, char(0), char(65533)), char(31)) || char(31) FROM json_each(c.metadata) m)
+    char(31) || c.email || char(31),
+    char(31) || coalesce(c.name, '') || char(31),
+    (SELECT char(31) || group_concat(m.key || char(30) || m.value, char(31)) || char(31) FROM json_each(c.metadata) m)
   FROM `customers` c JOIN `search_scopes` s ON s.account_id = c.account_id AND s.testmode = c.testmode;
 --> statement-breakpoint
 -- Stored answers of resends kept under the event's id before 0007 (its erasure could not find them): under the

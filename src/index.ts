@@ -44,6 +44,8 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .get("/v1/customers", ...api, listCustomersHandler)
   .post("/v1/customers", ...write, createCustomer)
   .get("/v1/customers/search", ...api, searchCustomersHandler)
+  // Before the :id routes, which would otherwise take PATCH and DELETE on /search as a customer id.
+  .all("/v1/customers/search", methodNotAllowed("GET, HEAD"))
   .get("/v1/customers/:id", ...api, retrieveCustomer)
   .patch("/v1/customers/:id", ...write, updateCustomerHandler)
   .delete("/v1/customers/:id", ...api, idempotency, deleteCustomerHandler)
@@ -60,7 +62,6 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .get("/", limitAddress, home)
   .get("/v1/openapi.json", limitAddress, serveDocument)
   .all("/v1/customers", methodNotAllowed("GET, HEAD, POST"))
-  .all("/v1/customers/search", methodNotAllowed("GET, HEAD"))
   .all("/v1/customers/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
   .all("/v1/webhook-endpoints", methodNotAllowed("GET, HEAD, POST"))
   .all("/v1/webhook-endpoints/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))

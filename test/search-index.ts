@@ -1,31 +1,34 @@
-// The search index checked against what the customers hold, on a whole shard: every entry of the FTS5 index belongs
-// to a customer row, and each customer's every column holds exactly the trigrams its text gives (read through
-// fts5vocab, the index's own contents, so a deleted customer's terms left in a segment would show).
+// The search index checked against what the customers hold, on a whole shard, through fts5vocab (the index's own
+// contents, so a deleted customer's terms left in a segment would show): for every trigram, the index holds exactly
+// as many customers as the customers' texts (as the triggers wrap them, folded as FTS5 folds) give it.
 import { expect } from "vitest";
+import { fold } from "../src/customers/search-match";
 
-/** The number of trigrams the index holds for a text (code points, as FTS5's trigram tokenizer counts). */
-const trigramCount = (text: string | null) => (text === null ? 0 : Math.max(0, [...text].length - 2));
-
-/** What the triggers index for a customer, column by column (the same wrapping as migrations/0007_search_fts5.sql). */
-function indexedColumns(c: { email: string; name: string | null; metadata: string }) {
+/** The distinct trigrams of a customer's indexed columns (migrations/0007_search_fts5.sql), with its scope token. */
+function trigramsOf(c: { email: string; name: string | null; metadata: string; scope: number }): Set<string> {
   const pairs = Object.entries(JSON.parse(c.metadata) as Record<string, string>);
-  return {
-    scope: 1,
-    email: trigramCount(`\u001f${c.email}\u001f`),
-    name: trigramCount(`\u001f${c.name ?? ""}\u001f`),
-    metadata: trigramCount(pairs.length ? `\u001f${pairs.map(([k, v]) => `${k}\u001e${v}`).join("\u001f")}\u001f` : null),
-  };
+  const token = String.fromCodePoint(57344 + (c.scope % 6400), 57344 + (Math.floor(c.scope / 6400) % 6400), 57344 + Math.floor(c.scope / 40960000));
+  const columns = [token, `\u001f${c.email}\u001f`, `\u001f${c.name ?? ""}\u001f`, pairs.length ? `\u001f${pairs.map(([k, v]) => `${k}\u001e${v}`).join("\u001f")}\u001f` : ""];
+  const out = new Set<string>();
+  for (const column of columns) {
+    const chars = [...fold(column.replaceAll("\u0000", ""))];
+    for (let i = 0; i + 3 <= chars.length; i++) out.add(chars.slice(i, i + 3).join(""));
+  }
+  return out;
 }
 
 export async function expectIndexMatchesCustomers(db: D1Database, label = "") {
-  await db.prepare("CREATE VIRTUAL TABLE IF NOT EXISTS customer_search_instances USING fts5vocab(customer_search, instance)").run();
-  const held = (await db.prepare("SELECT doc, col, count(*) AS n FROM customer_search_instances GROUP BY doc, col").all<{ doc: number; col: string; n: number }>()).results;
-  const actual: Record<string, number> = {};
-  for (const r of held) actual[`${r.doc} ${r.col}`] = r.n;
-  const customers = (await db.prepare("SELECT rowid AS rid, email, name, metadata FROM customers").all<{ rid: number; email: string; name: string | null; metadata: string }>()).results;
+  await db.prepare("CREATE VIRTUAL TABLE IF NOT EXISTS customer_search_terms USING fts5vocab(customer_search, row)").run();
+  const held = (await db.prepare("SELECT term, doc FROM customer_search_terms").all<{ term: string; doc: number }>()).results;
+  const customers = (await db.prepare("SELECT c.email, c.name, c.metadata, s.n AS scope FROM customers c JOIN search_scopes s ON s.account_id = c.account_id AND s.testmode = c.testmode")
+    .all<{ email: string; name: string | null; metadata: string; scope: number }>()).results;
   const expected: Record<string, number> = {};
-  for (const c of customers) {
-    for (const [col, n] of Object.entries(indexedColumns(c))) if (n > 0) expected[`${c.rid} ${col}`] = n;
-  }
-  expect(actual, `the search index of ${label || "the shard"} is what its customers hold`).toEqual(expected);
+  for (const c of customers) for (const t of trigramsOf(c)) expected[t] = (expected[t] ?? 0) + 1;
+  const actual = Object.fromEntries(held.map((r) => [r.term, r.doc]));
+  // Only the terms whose customer counts differ, [held, expected], so a failure names them.
+  const differ = Object.fromEntries([...new Set([...Object.keys(actual), ...Object.keys(expected)])]
+    .filter((t) => actual[t] !== expected[t]).map((t) => [JSON.stringify(t).slice(1, -1), [actual[t] ?? 0, expected[t] ?? 0]]));
+  expect(differ, `the search index of ${label || "the shard"} is what its customers hold`).toEqual({});
+  const entries = await db.prepare("SELECT (SELECT count(*) FROM customer_search) AS entries, (SELECT count(*) FROM customers) AS customers").first<{ entries: number; customers: number }>();
+  expect(entries!.entries, `one index entry per customer on ${label || "the shard"}`).toBe(entries!.customers);
 }

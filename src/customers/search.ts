@@ -62,7 +62,7 @@ export async function searchCustomersHandler(request: RouteRequest, env: { IDEMP
   const { caller } = request;
   const tag = tokenTag(env.IDEMPOTENCY_SECRET ?? "", caller.accountId, caller.testmode, q.query);
   const after = q.page === undefined ? null : readPageToken(q.page, tag);
-  const rows = await searchCustomers(request.db, caller, parsed, after, q.limit);
+  const { rows } = await searchCustomers(request.db, caller, parsed, after, q.limit);
   const page = rows.slice(0, q.limit);
   const url = (token: string | null) => link(`${request.base}/v1/customers/search?query=${encodeURIComponent(q.query)}&limit=${q.limit}${token ? `&page=${token}` : ""}`);
   return json({
