@@ -19,7 +19,7 @@ export const quote = (value: string) => `"${value.replaceAll("\\", "\\\\").repla
 const clause = (field: string, op: string, value: string) => new SearchQuery(`${field}${op}${quote(value)}`);
 const time = (t: Date | string) => (t instanceof Date ? t.toISOString() : t);
 const text = (field: "email" | "name") => ({
-  /** Exact (email in any case). */
+  /** Exact: an email in any case, a name as written (in either Unicode normalization form). */
   is: (value: string) => clause(field, ":", value),
   /** Contains, in any case (at least 3 characters). */
   contains: (value: string) => clause(field, "~", value),

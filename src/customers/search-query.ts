@@ -6,6 +6,7 @@
 //   clause := ["-"] field op value            value := "..." with \" and \\ escapes
 //   field  := email | name | createdAt | metadata["<key>"]
 //   op     := ":" (exact) | "~" (substring, 3+ characters: email, name) | > >= < <= (createdAt)
+//   a createdAt value: an ISO 8601 time, a date (midnight UTC), or unix seconds (also unquoted, as Stripe writes them)
 
 export type Field = "email" | "name" | "createdAt" | "metadata";
 export type Op = ":" | "~" | ">" | ">=" | "<" | "<=";
@@ -31,7 +32,29 @@ const MIN_SUBSTRING = 3;
 /** ISO 8601 date-time: a date, a time to the minute or more, and a zone (Z or an offset). */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 
+/** A date alone: midnight UTC of that day. */
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
 export class SearchSyntaxError extends Error {}
+
+/** What each field takes, checked once a clause is read; `fail` names the operator's or the value's position. */
+function checkClause(c: Clause, fail: (message: string, at: "op" | "value") => never): void {
+  const { field, op, value } = c;
+  if (field === "createdAt") {
+    if (op === ":" || op === "~") fail(`createdAt takes >, >=, < or <=, not ${op}`, "op");
+    const time = /^\d{1,12}$/.test(value) ? Number(value) * 1000 : DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : ISO_8601.test(value) ? Date.parse(value) : NaN;
+    if (Number.isNaN(time)) fail(`Expected an ISO 8601 time ("2026-01-01T00:00:00Z"), a date ("2026-01-01", midnight UTC) or unix seconds for createdAt`, "value");
+    c.time = time;
+  } else if (op !== ":" && op !== "~") {
+    fail(`${field === "metadata" ? 'metadata["key"]' : field} takes : or ~, not ${op}`, "op");
+  } else if (op === "~" && field === "metadata") {
+    fail('metadata["key"] takes : (an exact value), not ~', "op");
+  } else if (op === ":" && value === "" && field !== "metadata") {
+    fail(`${field}:"" matches nobody: give the ${field} to find`, "value");
+  } else if (op === "~" && [...value].length < MIN_SUBSTRING) {
+    fail(`A substring search (~) needs at least ${MIN_SUBSTRING} characters`, "value");
+  }
+}
 
 /** Parses a search query, or throws SearchSyntaxError with what is wrong and where. */
 export function parseSearchQuery(input: string): SearchQuery {
@@ -40,9 +63,7 @@ export function parseSearchQuery(input: string): SearchQuery {
   const fail = (message: string, pos = i): never => {
     throw new SearchSyntaxError(`${message} ${at(pos)}.`);
   };
-  const space = () => {
-    while (i < input.length && /\s/.test(input[i]!)) i++;
-  };
+  const space = () => void (i += /^\s*/.exec(input.slice(i))![0].length);
 
   const string = (what: string): string => {
     if (input[i] !== '"') fail(`Expected ${what} in double quotes`);
@@ -65,6 +86,8 @@ export function parseSearchQuery(input: string): SearchQuery {
 
   const clause = (): Clause => {
     space();
+    if (input[i] === "(") fail("Parentheses are not supported: join clauses with AND or with OR, not both");
+    if (/^NOT\s/i.test(input.slice(i))) fail('NOT is written as a leading "-", as in -email~"acme"');
     const negate = input[i] === "-";
     if (negate) i++;
     const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(input.slice(i))?.[0];
@@ -88,20 +111,12 @@ export function parseSearchQuery(input: string): SearchQuery {
     if (!op) fail("Expected an operator (: ~ > >= < <=)");
     i += op!.length;
     const valueAt = i;
-    const value = string("a value");
+    // createdAt also takes Stripe's unix seconds unquoted: createdAt>1767225600.
+    const seconds = field === "createdAt" ? /^\d{1,12}(?![\w"])/.exec(input.slice(i))?.[0] : undefined;
+    if (seconds) i += seconds.length;
+    const value = seconds ?? string("a value");
     const c: Clause = { negate, field, ...(key === undefined ? {} : { key }), op: op!, value };
-    if (field === "createdAt") {
-      if (op === ":" || op === "~") fail(`createdAt takes >, >=, < or <=, not ${op}`, opAt);
-      const time = Date.parse(value);
-      if (!ISO_8601.test(value) || Number.isNaN(time)) fail(`Expected an ISO 8601 time such as "2026-01-01T00:00:00Z" for createdAt`, valueAt);
-      c.time = time;
-    } else if (op !== ":" && op !== "~") {
-      fail(`${field === "metadata" ? 'metadata["key"]' : field} takes : or ~, not ${op}`, opAt);
-    } else if (op === "~" && field === "metadata") {
-      fail('metadata["key"] takes : (an exact value), not ~', opAt);
-    } else if (op === "~" && [...value].length < MIN_SUBSTRING) {
-      fail(`A substring search (~) needs at least ${MIN_SUBSTRING} characters`, valueAt);
-    }
+    checkClause(c, (message, which) => fail(message, which === "op" ? opAt : valueAt));
     return c;
   };
 

@@ -80,8 +80,9 @@ export const describe: Described = {
     summary: "Search customers",
     description: [
       "Stripe's search language with Vatly's field names, newest first, seeing every write before it.",
-      'Clauses: `email:"a@b.c"` and `name:"Ann Smith"` (exact; email in any case), `email~"acme"` and `name~"smi"`',
-      '(substring, 3+ characters, any case), `metadata["key"]:"value"`, `createdAt>"2026-01-01T00:00:00Z"` (also >=, <, <=).',
+      'Clauses: `email:"a@b.c"` (exact, any case) and `name:"Ann Smith"` (exact), `email~"acme"` and `name~"smi"`',
+      '(substring, 3+ characters, any case, Unicode-wide), `metadata["key"]:"value"`, `createdAt>"2026-01-01T00:00:00Z"`',
+      '(also >=, <, <=; a date alone is midnight UTC, and Stripe\'s unix seconds work too).',
       "A leading `-` negates a clause; clauses join with AND or OR (not both), at most 10. Values are double-quoted;",
       '`\\"` and `\\\\` escape. Follow `links.next` (an opaque `page` token) for the next page.',
     ].join(" "),

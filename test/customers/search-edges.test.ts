@@ -74,6 +74,13 @@ describe("search at its edges", () => {
       ["<=", at - 500, false], ["<=", at, true], ["<=", at + 500, true],
     ];
     for (const [op, ms, found] of cases) expect(await ids(key, `createdAt${op}"${iso(ms)}"`), `${op} ${iso(ms)}`).toEqual(found ? [c.id] : []);
+    // A date alone (midnight UTC) and Stripe's unix seconds, quoted or not, mean the same instants.
+    const day = c.createdAt.slice(0, 10);
+    const seconds = Math.floor(at / 1000);
+    expect(await ids(key, `createdAt>="${day}"`)).toEqual([c.id]);
+    expect(await ids(key, `createdAt<"${day}"`)).toEqual([]);
+    expect(await ids(key, `createdAt>=${seconds} AND createdAt<=${seconds}`)).toEqual([c.id]);
+    expect(await ids(key, `createdAt>"${seconds}"`)).toEqual([]);
   });
 
   it("never answers a 500 for generated queries up to the limits: 10 clauses, 2,000 characters, AND, OR, negation", async () => {

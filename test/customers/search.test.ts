@@ -74,6 +74,12 @@ describe("GET /v1/customers/search", () => {
     await expectQueryError(key, 'email:"a" name:"b"', /Expected AND, OR or the end of the query at character 11\./);
     await expectQueryError(key, Array.from({ length: 11 }, (_, i) => `name:"n${i}"`).join(" AND "), /at most 10 clauses/);
     await expectQueryError(key, 'metadata["k"]~"abc"', /metadata\["key"\] takes : \(an exact value\), not ~/);
+    // What a Stripe user types first: a hint, not a generic refusal.
+    await expectQueryError(key, 'NOT email~"acme"', /NOT is written as a leading "-", as in -email~"acme" at character 1\./);
+    await expectQueryError(key, '(email~"acme" OR name~"acme") AND name~"x"', /Parentheses are not supported/);
+    await expectQueryError(key, 'email:""', /email:"" matches nobody/);
+    await expectQueryError(key, 'name:""', /name:"" matches nobody/);
+    await expectQueryError(key, 'createdAt>"2026-13-45"', /a date \("2026-01-01", midnight UTC\) or unix seconds/);
     const limit = await call(`/v1/customers/search?query=${encodeURIComponent('name:"x"')}&limit=0`, { key });
     expect((await expectError(limit, 422)).errors?.limit).toBeDefined();
   });
