@@ -322,8 +322,12 @@ describe("db:export and db:restore (wrangler d1 export refuses the FTS5 index)",
   it("round-trips every shard's real tables into an empty shard, value for value, with the search index rebuilt", () => {
     const fresh = mkdtempSync(join(tmpdir(), "vatly-restore-"));
     // Every statement in one wrangler call per state and shard: the results of each, in order.
-    const rows = (state: string, binding: string, sqls: string[]) =>
-      (JSON.parse(wrangler(["d1", "execute", binding, "--local", "--persist-to", state, "--command", sqls.join("; "), "--json"])) as { results: Record<string, unknown>[] }[]).map((r) => r.results);
+    const rows = (state: string, binding: string, sqls: string[]) => {
+      // Megabytes of rows (the big move's events): past spawnSync's default buffer of 1 MB.
+      const run = spawnSync("node_modules/.bin/wrangler", ["d1", "execute", binding, "--local", "--persist-to", state, "--command", sqls.join("; "), "--json"], { encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, CI: "true" } });
+      expect(run.status, run.stderr).toBe(0);
+      return (JSON.parse(run.stdout) as { results: Record<string, unknown>[] }[]).map((r) => r.results);
+    };
     try {
       expect(spawnSync(TSX, ["scripts/shards.ts", "--persist-to", fresh], { encoding: "utf8" }).status).toBe(0);
       for (const [shard, binding] of [[1, "DB_1"]] as const) { // the shard the big move filled
