@@ -75,6 +75,7 @@ export async function placeAccount(accountId: string, target: Target, requested?
 }
 
 export async function createKey({ accountId, mode, shard, madeBy = "key:create", ...target }: { accountId: string; mode: Mode; shard?: number; madeBy?: string } & Target): Promise<string> {
+  if (!accountId) throw new Error("--account is required.");
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
@@ -136,6 +137,7 @@ export async function replaceLocalKey(tool: "dev" | "trigger", options: { accoun
 
 /** The KV names (apikey:<hash>) of an account's keys, from the account index. */
 export async function keyNames(accountId: string, target: Target): Promise<string[]> {
+  if (!accountId) throw new Error("--account is required.");
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   const index = await storeOf(target).names(accountIndexKey(accountId, ""));
   return index.map((name) => KEY_PREFIX + name.slice(accountIndexKey(accountId, "").length));

@@ -59,6 +59,8 @@ function run(title: string, command: string, args: string[]): Promise<{ code: nu
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   delete env.FORCE_COLOR; // vitest turns colour on for any FORCE_COLOR value, even 0
   log(`\n===== ${title}: ${command} ${args.join(" ")}\n`);
+  // A line on the screen as each step starts: the workerd suite is silent for about a minute, the Node one longer.
+  if (!verbose) console.log(`… ${title} (started ${new Date().toISOString().slice(11, 19)} UTC)`);
   return new Promise((done) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env });
     let output = "";

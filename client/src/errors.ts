@@ -37,8 +37,19 @@ export class ServiceError extends VatlyError {}
 /** Anything else the API answered with an error. */
 export class ApiError extends VatlyError {}
 
+/**
+ * The error's message: the answer's, and for a 422 the first field's first error after it, so an uncaught error
+ * says what to fix ("The given data was invalid. email: The email has already been taken.").
+ */
+function messageOf(status: number, body: unknown): string {
+  const { message, errors } = (body ?? {}) as { message?: string; errors?: Record<string, string[]> };
+  const first = errors && Object.entries(errors).find(([, list]) => Array.isArray(list) && list.length > 0);
+  const base = message ?? `HTTP ${status}`;
+  return first ? `${base} ${first[0]}: ${first[1][0]}${Object.keys(errors!).length > 1 ? ` (and ${Object.keys(errors!).length - 1} more field${Object.keys(errors!).length > 2 ? "s" : ""})` : ""}` : base;
+}
+
 export function errorFor(status: number, body: unknown, requestId: string | null, retryAfter: number | null): VatlyError {
-  const message = (body as { message?: string } | null)?.message ?? `HTTP ${status}`;
+  const message = messageOf(status, body);
   switch (status) {
     case 401: return new AuthenticationError(message, status, requestId, body);
     case 403: return new PermissionError(message, status, requestId, body);

@@ -105,3 +105,28 @@ describe("the client's search (issue 33, item 7)", () => {
     for (const url of urls) expect(new URL(url).searchParams.get("limit"), url).toBe("7");
   });
 });
+
+describe("the client's errors say what to fix (issue 34, item 9)", () => {
+  it("puts the first field error of a 422 in the message; other errors keep the answer's message", async () => {
+    const { Vatly, ValidationError, NotFoundError } = await import("../../client/src/index");
+    const answers = [
+      { status: 422, body: { message: "The given data was invalid.", errors: { email: ["The email has already been taken."] } } },
+      { status: 422, body: { message: "The given data was invalid.", errors: { email: ["bad"], name: ["long"], "metadata.a": ["x"] } } },
+      { status: 404, body: { message: "Customer not found." } },
+    ];
+    let n = 0;
+    const fetch = (async () => {
+      const a = answers[n++]!;
+      return new Response(JSON.stringify(a.body), { status: a.status, headers: { "Content-Type": "application/json" } });
+    }) as typeof globalThis.fetch;
+    const vatly = new Vatly({ apiKey: "test_x", fetch, baseUrl: "http://x" });
+    const taken = await vatly.customers.create({ email: "a@b.example" }).catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(ValidationError);
+    expect((taken as Error).message).toBe("The given data was invalid. email: The email has already been taken.");
+    const several = await vatly.customers.create({ email: "a@b.example" }).catch((e: unknown) => e);
+    expect((several as Error).message).toBe("The given data was invalid. email: bad (and 2 more fields)");
+    const missing = await vatly.customers.retrieve("cus_0VcZ8xKq3mP7RtW2yL5nB9").catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as Error).message).toBe("Customer not found.");
+  });
+});

@@ -28,6 +28,13 @@ describe("operator commands fail cleanly", () => {
     }
   });
 
+  it("a missing --account reads the same in key:create, key:list and account:move", () => {
+    for (const args of [["create"], ["create", "--mode", "test"], ["list"]]) expectOneLine("scripts/keys.ts", args, /^--account is required\.$/);
+    const move = spawnSync(TSX, ["scripts/account-move.ts", "--to", "1"], { encoding: "utf8" });
+    expect(move.status).toBe(1);
+    expect(move.stderr.split("\n")[0]).toBe("--account is required.");
+  });
+
   it("no Cloudflare login: db:migrate --remote and key:create --remote say how to log in", () => {
     expectOneLine("scripts/shards.ts", ["--remote"], /^Not logged in to Cloudflare: run `npx wrangler login`/, NO_LOGIN);
     expectOneLine("scripts/keys.ts", ["create", "--account", "acct_x", "--mode", "test", "--remote"], /^Not logged in to Cloudflare/, NO_LOGIN);
