@@ -37,12 +37,24 @@ console.log("Local D1 migrations applied to every shard.");
 // one the previous start printed.
 const key = await replaceLocalKey("dev", { accountId, mode: "test", ...target });
 await closeLocal(); // the local bindings this process opened for the key; wrangler dev opens its own
-console.log(`
-Local test key for account ${accountId} (local KV only):
+const base = `http://127.0.0.1:${port}`;
+
+/** The key and a ready-made curl, printed once the server answers: a pasted curl never meets a server not yet up. */
+async function printKeyWhenUp() {
+  for (let i = 0; i < 600; i++) {
+    if (await fetch(`${base}/`).then((r) => r.ok, () => false)) {
+      console.log(`
+Ready. Local test key for account ${accountId} (local KV only); paste these into the shell you run examples from:
 
   export VATLY_API_KEY=${key}
-  curl -H "Authorization: Bearer $VATLY_API_KEY" http://127.0.0.1:${port}/v1/customers
+  export VATLY_API_BASE=${base}
+  curl -H "Authorization: Bearer $VATLY_API_KEY" $VATLY_API_BASE/v1/customers
 `);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(persistTo ? ["--persist-to", persistTo] : [])];
 for (const v of values.var ?? []) args.push("--var", v);
@@ -52,3 +64,4 @@ recordDevServer(port, persistTo); // helpers in another terminal (webhooks:liste
 const dev = spawn("wrangler", args, { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+void printKeyWhenUp();

@@ -59,7 +59,7 @@ beforeAll(async () => {
   dev.stdout!.on("data", (chunk) => (output += chunk));
   dev.stderr!.on("data", (chunk) => (output += chunk));
   const deadline = Date.now() + 90_000;
-  while (!output.includes("Ready on")) {
+  while (!output.includes("export VATLY_API_BASE=")) { // printed once the server answers
     if (Date.now() > deadline || dev.exitCode !== null) throw new Error(`npm run dev did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -79,9 +79,13 @@ describe("npm run dev, over HTTP", () => {
   it("prints a working local test key and a curl line that returns 200", async () => {
     const key = /export VATLY_API_KEY=(test_[A-Za-z0-9]{32,})/.exec(output)?.[1];
     expect(key).toBeDefined();
-    expect(output).toContain(`curl -H "Authorization: Bearer $VATLY_API_KEY" ${BASE}/v1/customers`);
-    const response = await send(`${BASE}/v1/customers`, { headers: { Authorization: `Bearer ${key}` } });
-    expect(response.status).toBe(200);
+    // Printed once, after the server answers (after wrangler's "Ready on"), with the base the examples use.
+    expect(output.indexOf("export VATLY_API_KEY=")).toBeGreaterThan(output.indexOf("Ready on"));
+    expect(output.split("export VATLY_API_KEY=").length).toBe(2);
+    expect(output).toContain(`export VATLY_API_BASE=${BASE}\n`);
+    expect(output).toContain('curl -H "Authorization: Bearer $VATLY_API_KEY" $VATLY_API_BASE/v1/customers');
+    const curl = execFileSync("bash", ["-c", 'curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $VATLY_API_KEY" $VATLY_API_BASE/v1/customers'], { encoding: "utf8", env: { ...process.env, VATLY_API_KEY: key!, VATLY_API_BASE: BASE } });
+    expect(curl).toBe("200");
   });
 
   it("serves create, get and list for a key made with the CLI, and refuses it once revoked", async () => {
@@ -760,11 +764,13 @@ describe("README", () => {
 
   it("has curl examples of every customer route, of webhooks and of errors", () => {
     const text = blocks.join("\n");
-    expect(text).toMatch(/curl -G http:\/\/127\.0\.0\.1:8787\/v1\/customers /);
-    expect(text).toMatch(/curl http:\/\/127\.0\.0\.1:8787\/v1\/customers \\/);
-    expect(text).toMatch(/curl http:\/\/127\.0\.0\.1:8787\/v1\/customers\/\$CUSTOMER_ID/);
-    expect(text).toMatch(/curl -X PATCH http:\/\/127\.0\.0\.1:8787\/v1\/customers\/\$CUSTOMER_ID/);
-    expect(text).toMatch(/curl -i -X DELETE http:\/\/127\.0\.0\.1:8787\/v1\/customers\/\$CUSTOMER_ID/);
+    // Against the base npm run dev prints (PORT= changes it), never a hard-coded port.
+    expect(text).not.toMatch(/http:\/\/127\.0\.0\.1:8787/);
+    expect(text).toMatch(/curl -G \$VATLY_API_BASE\/v1\/customers /);
+    expect(text).toMatch(/curl \$VATLY_API_BASE\/v1\/customers \\/);
+    expect(text).toMatch(/curl \$VATLY_API_BASE\/v1\/customers\/\$CUSTOMER_ID/);
+    expect(text).toMatch(/curl -X PATCH \$VATLY_API_BASE\/v1\/customers\/\$CUSTOMER_ID/);
+    expect(text).toMatch(/curl -i -X DELETE \$VATLY_API_BASE\/v1\/customers\/\$CUSTOMER_ID/);
     expect(text).toMatch(/\/v1\/webhook-endpoints/);
   });
 
@@ -774,7 +780,7 @@ describe("README", () => {
       const script = block.replaceAll("127.0.0.1:8787", `127.0.0.1:${PORT}`);
       const out = execFileSync("bash", ["-euo", "pipefail", "-c", script], {
         encoding: "utf8",
-        env: { ...process.env, VATLY_API_KEY: key, VATLY_PERSIST_TO: STATE },
+        env: { ...process.env, VATLY_API_KEY: key, VATLY_API_BASE: /export VATLY_API_BASE=(\S+)/.exec(output)![1]!, VATLY_PERSIST_TO: STATE },
         timeout: 60_000,
         stdio: ["ignore", "pipe", "pipe"], // curl's progress meter stays out of the log; a failing block's stderr is in the error
       });
