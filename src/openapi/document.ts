@@ -57,7 +57,6 @@ export function buildOpenApiDocument() {
       title: "Customers API",
       version: "1.0.0",
       description: "A Vatly-compatible Customers API on Cloudflare Workers. Every response carries X-Request-Id.",
-      license: { name: "UNLICENSED", identifier: "UNLICENSED" },
     },
     // The served copy names the server it is served from; this is the one `npm run dev` starts.
     servers: [{ url: "http://127.0.0.1:8787", description: "npm run dev" }],
