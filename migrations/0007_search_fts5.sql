@@ -13,6 +13,9 @@ DROP TABLE IF EXISTS `customer_metadata`;--> statement-breakpoint
 DROP TABLE IF EXISTS `search_positions`;--> statement-breakpoint
 -- An exact name is found through the index below, as a substring is: one b-tree entry fewer per write.
 DROP INDEX IF EXISTS `customers_scope_name`;--> statement-breakpoint
+-- An account's customers in rowid order (an index's entries end in the rowid): a search walks them newest first
+-- from its cursor when that reads less than the index would (the FTS5 table visits every match before a cursor).
+CREATE INDEX `customers_scope_rowid` ON `customers` (`account_id`,`testmode`);--> statement-breakpoint
 -- Each (account, mode) on this shard has a number, written once: its three-character token in the index's `scope`
 -- column (private-use characters, one trigram), so a search reads only its own account's entries however large the
 -- other accounts on the shard are.

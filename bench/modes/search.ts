@@ -137,7 +137,7 @@ async function walk(db: D1Database, text: string) {
     pages++;
     if (page.rows.length <= 100) break;
     const last = page.rows[99]!;
-    after = { rid: last.rid, createdAt: last.createdAt };
+    after = { rid: last.rid, createdAt: last.createdAt, seen: (after?.seen ?? 0) + 100 };
   }
   return { rows, pages, ms: performance.now() - started };
 }

@@ -36,13 +36,13 @@ const fromUrl = (s: string) => s.replaceAll("-", "+").replaceAll("_", "/");
 
 /** A page token: the tag, and where the page ended (the last row's rowid and createdAt). */
 function pageToken(tag: string, last: SearchCursor) {
-  return toUrl(btoa(JSON.stringify([tag, last.rid, last.createdAt])));
+  return toUrl(btoa(JSON.stringify([tag, last.rid, last.createdAt, last.seen ?? 0])));
 }
 
 function readPageToken(token: string, tag: string): SearchCursor {
   try {
-    const [t, rid, createdAt] = JSON.parse(new TextDecoder().decode(fromBase64(fromUrl(token)))) as [string, number, string];
-    if (t === tag && Number.isSafeInteger(rid) && typeof createdAt === "string" && createdAt.length <= 40) return { rid, createdAt };
+    const [t, rid, createdAt, seen] = JSON.parse(new TextDecoder().decode(fromBase64(fromUrl(token)))) as [string, number, string, number];
+    if (t === tag && Number.isSafeInteger(rid) && typeof createdAt === "string" && createdAt.length <= 40 && Number.isSafeInteger(seen) && seen >= 0) return { rid, createdAt, seen };
   } catch {}
   failValidation({ page: [PAGE_MESSAGE] });
 }
@@ -68,7 +68,7 @@ export async function searchCustomersHandler(request: RouteRequest, env: { IDEMP
   return json({
     data: page.map((row) => toCustomer(row, request.base)),
     count: page.length,
-    links: { self: url(q.page ?? null), next: rows.length > q.limit ? url(pageToken(tag, { rid: page.at(-1)!.rid, createdAt: page.at(-1)!.createdAt })) : null, prev: null },
+    links: { self: url(q.page ?? null), next: rows.length > q.limit ? url(pageToken(tag, { rid: page.at(-1)!.rid, createdAt: page.at(-1)!.createdAt, seen: (after?.seen ?? 0) + page.length })) : null, prev: null },
   });
 }
 

@@ -19,7 +19,8 @@ export const customers = sqliteTable(
     index("customers_scope_id").on(t.accountId, t.testmode, t.id),
     // Emails are ASCII-only, so SQLite's lower() is an exact case fold.
     uniqueIndex("customers_scope_email").on(t.accountId, t.testmode, sql`lower(${t.email})`),
-    // Search (customers/search.repository.ts): createdAt ranges.
+    // Search (customers/search.repository.ts): createdAt ranges, and the account in rowid order (the entries end in it).
+    index("customers_scope_rowid").on(t.accountId, t.testmode),
     index("customers_scope_created_at").on(t.accountId, t.testmode, t.createdAt),
   ],
 );
