@@ -1,6 +1,7 @@
 // `npm run dev`: a local Worker with everything it needs: the Worker secret for webhook signing secrets (.dev.vars,
 // created once), local D1 migrations, a fresh local test key, then `wrangler dev` on 127.0.0.1:$PORT (default 8787).
 import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { replaceLocalKey } from "./keys";
@@ -8,13 +9,15 @@ import { closeLocal, recordDevServer } from "./local";
 import { migrateAll } from "./shards";
 import { cli } from "./wrangler";
 
-const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...] [--inspector-port <port>] [--test-scheduled]
+const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...] [--inspector-port <port>] [--test-scheduled] [--verbose]
 
 Serves the API on http://127.0.0.1:$PORT (default 8787) with local D1, KV and Queues under .wrangler/state
-(or --persist-to), and prints a working local test key. DEV_ACCOUNT names the account (default acct_local).`;
+(or --persist-to), and prints a working local test key once the server answers. DEV_ACCOUNT names the account
+(default acct_local). The Worker's own log shows each request once; --verbose shows wrangler's output as it is (a
+second line per request, its bindings table on every reload, its own cron hint).`;
 
 const { values } = cli(USAGE, {
-  "persist-to": { type: "string" }, var: { type: "string", multiple: true }, "inspector-port": { type: "string" }, "test-scheduled": { type: "boolean" },
+  "persist-to": { type: "string" }, var: { type: "string", multiple: true }, "inspector-port": { type: "string" }, "test-scheduled": { type: "boolean" }, verbose: { type: "boolean" },
 });
 const port = process.env.PORT ?? "8787";
 const accountId = process.env.DEV_ACCOUNT ?? "acct_local";
@@ -39,6 +42,28 @@ const key = await replaceLocalKey("dev", { accountId, mode: "test", ...target })
 await closeLocal(); // the local bindings this process opened for the key; wrangler dev opens its own
 const base = `http://127.0.0.1:${port}`;
 
+/**
+ * wrangler's output without what says nothing new (unless --verbose): its own line per request (the Worker logs each
+ * one already), its bindings table after the first, and its cron hint, replaced by the one the README gives.
+ */
+function quiet(from: NodeJS.ReadableStream, to: NodeJS.WritableStream) {
+  if (values.verbose) return void from.pipe(to);
+  let tables = 0;
+  /** While set, lines are dropped until one matches it (that one too). */
+  let until: RegExp | null = null;
+  createInterface({ input: from }).on("line", (line) => {
+    const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+    if (until) return void (until.test(plain) && (until = null));
+    if (/^\[wrangler:info\] (GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|QUEUE) /.test(plain)) return;
+    if (/Your Worker has access to the following bindings/.test(plain) && tables++ > 0) return void (until = /^\s*$/);
+    if (/Scheduled Workers are not automatically triggered/.test(plain)) {
+      until = /For more details/;
+      return void to.write(`Cron locally: curl "${base}/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*" runs the delivery sweep (README, "Cron locally").\n`);
+    }
+    to.write(`${line}\n`);
+  });
+}
+
 /** The key and a ready-made curl, printed once the server answers: a pasted curl never meets a server not yet up. */
 async function printKeyWhenUp() {
   for (let i = 0; i < 600; i++) {
@@ -61,7 +86,9 @@ for (const v of values.var ?? []) args.push("--var", v);
 if (values["inspector-port"]) args.push("--inspector-port", values["inspector-port"]);
 if (values["test-scheduled"]) args.push("--test-scheduled"); // GET /__scheduled?cron=... runs a Cron Trigger
 recordDevServer(port, persistTo); // helpers in another terminal (webhooks:listen, account:move) default to this port
-const dev = spawn("wrangler", args, { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+const dev = spawn("wrangler", args, { stdio: ["inherit", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+quiet(dev.stdout!, process.stdout);
+quiet(dev.stderr!, process.stderr);
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
 void printKeyWhenUp();

@@ -79,9 +79,14 @@ describe("npm run dev, over HTTP", () => {
   it("prints a working local test key and a curl line that returns 200", async () => {
     const key = /export VATLY_API_KEY=(test_[A-Za-z0-9]{32,})/.exec(output)?.[1];
     expect(key).toBeDefined();
-    // Printed once, after the server answers (after wrangler's "Ready on"), with the base the examples use.
-    expect(output.indexOf("export VATLY_API_KEY=")).toBeGreaterThan(output.indexOf("Ready on"));
+    // Printed once, after the server answers, with the base the examples use; wrangler's own line per request (the
+    // Worker logs each request already) and its cron hint are left out unless --verbose.
+    expect(output).toMatch(/Ready\. Local test key for account \S+ /);
     expect(output.split("export VATLY_API_KEY=").length).toBe(2);
+    expect(output).not.toMatch(/\[wrangler:info\] (GET|POST|PATCH|DELETE|QUEUE) /);
+    expect(output).toContain(`Cron locally: curl "${BASE}/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*"`);
+    expect(output).not.toContain("/cdn-cgi/local/scheduled"); // one cron hint, the README's
+    expect(output.split("Your Worker has access to the following bindings").length).toBeLessThanOrEqual(2);
     expect(output).toContain(`export VATLY_API_BASE=${BASE}\n`);
     expect(output).toContain('curl -H "Authorization: Bearer $VATLY_API_KEY" $VATLY_API_BASE/v1/customers');
     const curl = execFileSync("bash", ["-c", 'curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $VATLY_API_KEY" $VATLY_API_BASE/v1/customers'], { encoding: "utf8", env: { ...process.env, VATLY_API_KEY: key!, VATLY_API_BASE: BASE } });
