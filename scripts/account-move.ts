@@ -52,11 +52,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 export function describeMove(m: Move): string {
   if (m.state === "incoming" || m.state === "filling") {
-    return `${m.account_id}: ${shardBinding(m.shard)} holds the copy being built for a move from ${shardBinding(m.source_shard ?? 0)} (it forwards to it)`;
+    return `${m.account_id}: ${shardBinding(m.shard)} holds the copy being built for a move from ${shardBinding(m.source_shard ?? 0)} (${shardBinding(m.shard)} forwards the account's requests to ${shardBinding(m.source_shard ?? 0)} until the move commits)`;
   }
   const refused = m.cutover_at !== null ? `${seconds((m.moved_at ?? Date.now()) - m.cutover_at)} of refused writes` : "no write refused yet";
   const owner = m.owner ? `, Workflow instance ${m.owner}` : "";
-  return `${m.account_id}: ${shardBinding(m.shard)} → ${shardBinding(m.target_shard)}, ${m.phase} (${m.state}), ${m.copied} of ${m.total}+ rows copied, ${refused}${owner}`;
+  return `${m.account_id}: ${shardBinding(m.shard)} → ${shardBinding(m.target_shard)}, ${m.phase} (${m.state}), ${m.copied} rows copied of ${m.total} counted at the start (writes since then are caught up after the copy), ${refused}${owner}`;
 }
 
 /** The Workflow's name in the target environment, and where wrangler finds it. */
@@ -137,11 +137,18 @@ async function follow(accountId: string, id: string, target: Target & { port?: s
         const eta = rate > 0 ? ` ETA ${Math.max(0, Math.round((source.total - source.copied) / rate))} s` : "";
         line = `copying      ${source.copied}/${source.total} rows  ${Math.round(rate)} rows/s${eta}`;
       } else if (source.phase === "settling") {
-        line = `settling     ${Math.max(0, Math.ceil((source.heartbeat_at - Date.now()) / 1000))} s left: key records may still be cached with ${shardBinding(source.shard)} (every request is forwarded meanwhile); then revocations are checked again`;
+        // A countdown on one line in a terminal; piped, the phase once.
+        const left = process.stdout.isTTY ? `${Math.max(0, Math.ceil((source.heartbeat_at - Date.now()) / 1000))} s left` : `until ${new Date(source.heartbeat_at).toISOString().slice(11, 19)} UTC`;
+        line = `settling     ${left}: key records may still be cached with ${shardBinding(source.shard)} (every request is forwarded meanwhile); then revocations are checked again`;
       } else if (source.phase === "cutover") {
         line = `cutover      writes refused (under a lease of at most 5 s) while the last changes are applied and checked`;
       }
-      if (line !== last) print(line);
+      if (line !== last) {
+        // The countdown rewrites its own line in a terminal; anything else starts a new one.
+        const tty = process.stdout.isTTY === true;
+        if (tty && source.phase === "settling") process.stdout.write(`\r\x1b[2K${line}`);
+        else print(`${tty && last.startsWith("settling") ? "\n" : ""}${line}`);
+      }
       last = line;
     }
     // Every few seconds (or at once when the move is not ours): what the Workflow itself says.

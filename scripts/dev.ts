@@ -82,7 +82,10 @@ Ready. Local test key for account ${accountId} (local KV only); paste these into
 }
 
 const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(persistTo ? ["--persist-to", persistTo] : [])];
-for (const v of values.var ?? []) args.push("--var", v);
+// Locally KV has no edge cache: the isolate's key cache shortened to 3 s, a move's settle needs 5 s, not 70 (a --var
+// of the same name wins).
+const vars = ["API_KEY_CACHE_SECONDS:3", "KEY_SETTLE_SECONDS:5"].filter((d) => !(values.var ?? []).some((v) => v.startsWith(d.split(":")[0]!)));
+for (const v of [...vars, ...(values.var ?? [])]) args.push("--var", v);
 if (values["inspector-port"]) args.push("--inspector-port", values["inspector-port"]);
 if (values["test-scheduled"]) args.push("--test-scheduled"); // GET /__scheduled?cron=... runs a Cron Trigger
 recordDevServer(port, persistTo); // helpers in another terminal (webhooks:listen, account:move) default to this port

@@ -32,7 +32,7 @@ export interface MoveParams {
   cancel?: boolean;
   /** How long the cutover may refuse writes (default 5 s): the lease the source's triggers enforce. */
   leaseSeconds?: number;
-  /** Seconds to let key caches and KV settle before revocations are checked again (default 70; 0 in tests). */
+  /** Seconds to let key caches and KV settle before revocations are checked again (default KEY_SETTLE_SECONDS, 70; 0 in tests). */
   settleSeconds?: number;
   /**
    * For tests: stop as a crash would, after the named step (`locate`, `begin`, `copy`, `verify`, `catch up`, `keys`,
@@ -173,7 +173,7 @@ export class AccountMove extends WorkflowEntrypoint<Env, MoveParams> {
 
     await run("keys", () => pointKeysAt(env, accountId, to));
     stop("keys");
-    const settle = event.payload.settleSeconds ?? 70;
+    const settle = event.payload.settleSeconds ?? Number(env.KEY_SETTLE_SECONDS || 70);
     await run("phase: settling", () => setMove(env, from, accountId, me, { phase: "settling", heartbeat_at: Date.now() + settle * 1000 }));
     if (settle > 0) await step.sleep("let key caches settle", `${settle} seconds`);
     stop("settle");
