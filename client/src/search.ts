@@ -26,7 +26,9 @@ const text = (field: "email" | "name") => ({
 });
 const join = (word: "AND" | "OR", parts: SearchQuery[]) => {
   if (parts.some((p) => p.join !== undefined && p.join !== word)) throw new Error("The search language cannot mix AND and OR in one query");
-  return new SearchQuery(parts.map((p) => p.text).join(` ${word} `), parts.reduce((n, p) => n + p.clauses, 0), word);
+  const clauses = parts.reduce((n, p) => n + p.clauses, 0);
+  // One clause is joined no way at all: it combines with either join later.
+  return new SearchQuery(parts.map((p) => p.text).join(` ${word} `), clauses, clauses > 1 ? word : undefined);
 };
 
 export const q = {
