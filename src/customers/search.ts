@@ -28,6 +28,16 @@ export const SearchCustomersQuery = v.object({
   page: v.optional(v.pipe(single("page"), v.description("The opaque token of `links.next`: the page after the one it came with."), v.maxLength(200, PAGE_MESSAGE))),
 });
 
+/**
+ * The grammar as far as a pattern can say it (search-query.ts), for the OpenAPI document: up to 10 clauses of a field,
+ * an operator and a double-quoted value (or createdAt's unix seconds), joined by AND or OR. Not checked against the
+ * query itself: the parser's errors say what is wrong and where, which a pattern cannot.
+ */
+const VALUE = String.raw`"(?:[^"\\]|\\["\\])*"`;
+const CLAUSE = String.raw`-?(?:email|name|createdAt|metadata\[${VALUE}\])(?::|~|>=?|<=?)(?:${VALUE}|\d{1,12})`;
+const JOINED = (word: string) => String.raw`(?:\s+${word}\s+${CLAUSE}){0,9}`;
+export const QUERY_PATTERN = String.raw`^\s*${CLAUSE}(?:${JOINED("[Aa][Nn][Dd]")}|${JOINED("[Oo][Rr]")})\s*$`;
+
 /** What a page token is bound to: the query, the account and the mode (a tag of 16 bytes, keyed by a server secret). */
 const tokenTag = (secret: string, accountId: string, testmode: boolean, query: string) =>
   toBase64(hmacSha256(`search-page:${secret}`, `${accountId}\n${testmode ? 1 : 0}\n${query}`).slice(0, 16));
@@ -86,7 +96,7 @@ export const describe: Described = {
       "A leading `-` negates a clause; clauses join with AND or OR (not both), at most 10. Values are double-quoted;",
       '`\\"` and `\\\\` escape. Follow `links.next` (an opaque `page` token) for the next page.',
     ].join(" "),
-    parameters: [...d.query(SearchCustomersQuery).map((p) => (p.name === "query" ? { ...p, required: true } : p)), d.param("Bookmark")],
+    parameters: [...d.query(SearchCustomersQuery).map((p) => (p.name === "query" ? { ...p, required: true, schema: { ...p.schema, pattern: QUERY_PATTERN } } : p)), d.param("Bookmark")],
     responses: {
       "200": d.json(d.schema("CustomerList", CustomerListSchema), "A page of the customers the query finds.", d.header("X-D1-Bookmark")),
       ...d.common(),

@@ -137,3 +137,20 @@ describe("the client's q builder", () => {
     expect(parseSearchQuery(String(built)).clauses.map((c) => [c.field, c.key, c.value])).toEqual([["email", undefined, '" OR email~"'], ["metadata", 'x"] AND name:"', "\\"]]);
   });
 });
+
+describe("the query parameter's pattern in the OpenAPI document", () => {
+  it("accepts what the parser accepts and refuses what it always refuses", async () => {
+    const { QUERY_PATTERN } = await import("../../src/customers/search");
+    const pattern = new RegExp(QUERY_PATTERN);
+    const good = ['email:"a@b.c"', '-name~"a\\"b" OR metadata["k"]:"v"', 'createdAt>1767225600 and createdAt<"2026-01-03"', Array.from({ length: 10 }, (_, i) => `name:"n${i}"`).join(" AND ")];
+    for (const text of good) {
+      expect(() => parseSearchQuery(text), text).not.toThrow();
+      expect(pattern.test(text), text).toBe(true);
+    }
+    const bad = ["", 'phone:"1"', "email:bare", 'email:"a" name:"b"', 'email:"a" AND name:"b" OR name:"c"', Array.from({ length: 11 }, (_, i) => `name:"n${i}"`).join(" AND "), 'NOT email:"x"', '(email:"x")'];
+    for (const text of bad) {
+      expect(() => parseSearchQuery(text), text).toThrow();
+      expect(pattern.test(text), text).toBe(false);
+    }
+  });
+});
