@@ -154,3 +154,26 @@ describe("the query parameter's pattern in the OpenAPI document", () => {
     }
   });
 });
+
+describe("pinned by npm run mutation (search)", () => {
+  const row = { id: "cus_1", testmode: true, email: "a@b.example", name: null, metadata: "{}", createdAt: "2026-01-02T03:04:05Z", etag: "e" };
+  it("compares createdAt strictly or not, either side of the stored second, for each operator", () => {
+    const at = (text: string) => holds(row, parseSearchQuery(text));
+    const before = '"2026-01-02T03:04:04Z"';
+    const after = '"2026-01-02T03:04:06Z"';
+    expect([at(`createdAt>${before}`), at(`createdAt>${after}`)]).toEqual([true, false]);
+    expect([at(`createdAt>=${before}`), at(`createdAt>=${after}`)]).toEqual([true, false]);
+    expect([at(`createdAt<${before}`), at(`createdAt<${after}`)]).toEqual([false, true]);
+    expect([at(`createdAt<=${before}`), at(`createdAt<=${after}`)]).toEqual([false, true]);
+  });
+
+  it("a customer without a name holds no name substring; a value a form cannot narrow is not asked of the index", () => {
+    expect(holds(row, parseSearchQuery('name~"str"'))).toBe(false);
+    expect(holds(row, parseSearchQuery('name~"her"'))).toBe(false);
+    // "e" + combining accent + "x": three code points, two once composed: no trigram in that form.
+    const short = parseSearchQuery('name~"e\u0301x"');
+    expect(matchOf(short.clauses[0]!)).toBeNull();
+    expect(candidatesOf(short)).toBe("");
+    expect(candidatesOf(parseSearchQuery('name~"e\u0301x" AND createdAt>"2026-01-01"'))).toBeNull();
+  });
+});

@@ -87,3 +87,32 @@ describe("errorFor", () => {
     expect(errorFor(422, { message: "x", errors: { a: [] } }, null, null).message).toBe("x");
   });
 });
+
+describe("pinned by npm run mutation (survivors that were real behaviours)", () => {
+  const headers = signatureHeaders(body, id, now, [SECRET]);
+  it("verifyWebhook: a partial Standard Webhooks set is refused, never passed over; the timestamp is digits only; the clock is real by default", async () => {
+    const vatly = { "Vatly-Signature": headers["Vatly-Signature"]! };
+    for (const name of ["webhook-id", "webhook-timestamp", "webhook-signature"] as const) {
+      await expect(verifyWebhook(body, { ...vatly, [name]: headers[name]! }, { secrets: SECRET, now, acceptReplayableVatlySignature: true }), name).rejects.toThrow("Missing Standard Webhooks headers");
+    }
+    const { "webhook-timestamp": _, ...noTimestamp } = headers;
+    await expect(verifyWebhook(body, noTimestamp, { secrets: SECRET, now })).rejects.toThrow("Missing Standard Webhooks headers");
+    await expect(verifyWebhook(body, { ...headers, "webhook-timestamp": `x${now}` }, { secrets: SECRET, now })).rejects.toThrow("outside the tolerance");
+    const fresh = signatureHeaders(body, id, Math.floor(Date.now() / 1000), [SECRET]);
+    expect((await verifyWebhook(body, fresh, { secrets: SECRET })).id).toBe(id);
+    await expect(verifyWebhook(body, headers, { secrets: SECRET })).rejects.toThrow("outside the tolerance"); // signed long ago
+  });
+
+  it("verifyWebhook: only a whsec_ secret is read as base64; the same text without the prefix is the key as typed", async () => {
+    const raw = Buffer.from("a-base64-decoded-key!").toString("base64");
+    const signedWithDecoded = signatureHeaders(body, id, now, [Buffer.from(raw, "base64").toString("latin1")]);
+    expect((await verifyWebhook(body, signedWithDecoded, { secrets: `whsec_${raw}`, now })).id).toBe(id);
+    await expect(verifyWebhook(body, signedWithDecoded, { secrets: raw, now })).rejects.toThrow("does not match");
+  });
+
+  it("errorFor: a single field error has no 'more' suffix; several say how many, in the plural", () => {
+    expect(errorFor(422, { message: "M", errors: { email: ["bad"] } }, null, null).message).toBe("M email: bad");
+    expect(errorFor(422, { message: "M", errors: { a: ["1"], b: ["2"], c: ["3"] } }, null, null).message).toBe("M a: 1 (and 2 more fields)");
+    expect((errorFor(422, null, null, null) as ValidationError).errors).toEqual({});
+  });
+});
