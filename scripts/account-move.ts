@@ -104,8 +104,13 @@ async function instanceStatus(id: string, target: Target & { port?: string }): P
   }
 }
 
-/** Waits for an instance to end; its output (a refusal's reason, or what a cancel did). */
-async function finished(id: string, target: Target & { port?: string }): Promise<{ state: string; reason?: string; from?: number | null }> {
+/**
+ * Waits for an instance to end; its output (a refusal's reason, or what a cancel did). The records are read first
+ * (cheap) until nothing of the account is in motion; only then is the instance asked (a wrangler process each time).
+ */
+async function finished(id: string, accountId: string, target: Target & { port?: string }): Promise<{ state: string; reason?: string; from?: number | null }> {
+  const settled = (m: Move) => m.state === "moved" || (m.finished_at !== null && m.state !== "incoming" && m.state !== "filling");
+  for (let i = 0; i < 120 && !(await moveRecords(accountId, target)).every(settled); i++) await new Promise((resolve) => setTimeout(resolve, 250));
   for (;;) {
     const status = await instanceStatus(id, target);
     if (status?.output?.state) return status.output as { state: string; reason?: string; from?: number | null };
@@ -185,7 +190,7 @@ async function main() {
     console.log(`Cancelling the move of ${accountId} (the move's Workflow instance: ${mover ?? "none left"}; this cancel's: ${id}).`);
     // What happened is what the cancel's own instance says, never what the records looked like before it ran: the
     // move may commit meanwhile, and then the cancel is refused.
-    const outcome = await finished(id, target);
+    const outcome = await finished(id, accountId, target);
     if (outcome.state !== "cancelled") throw new Error(outcome.reason ?? `The cancel's Workflow instance ${id} ended without cancelling (${outcome.state}).`);
     const home = outcome.from ?? records.find((m) => m.source_shard !== null)?.source_shard ?? 0;
     console.log(`Cancelled: ${accountId} is served from ${shardBinding(home)} as before the move; the copy and the change log are gone.`);

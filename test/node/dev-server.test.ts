@@ -327,42 +327,7 @@ describe("account:move (the AccountMove Workflow, through npm run dev)", () => {
   }, 600_000);
 });
 
-describe("db:export and db:restore (wrangler d1 export refuses the FTS5 index)", () => {
-  it("round-trips every shard's real tables into an empty shard, value for value, with the search index rebuilt", () => {
-    const fresh = mkdtempSync(join(tmpdir(), "vatly-restore-"));
-    // Every statement in one wrangler call per state and shard: the results of each, in order.
-    const rows = (state: string, binding: string, sqls: string[]) => {
-      // Megabytes of rows (the big move's events): past spawnSync's default buffer of 1 MB.
-      const run = spawnSync("node_modules/.bin/wrangler", ["d1", "execute", binding, "--local", "--persist-to", state, "--command", sqls.join("; "), "--json"], { encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, CI: "true" } });
-      expect(run.status, run.stderr).toBe(0);
-      return (JSON.parse(run.stdout) as { results: Record<string, unknown>[] }[]).map((r) => r.results);
-    };
-    try {
-      expect(spawnSync(TSX, ["scripts/shards.ts", "--persist-to", fresh], { encoding: "utf8" }).status).toBe(0);
-      for (const [shard, binding] of [[1, "DB_1"]] as const) { // the shard the big move filled
-        const file = join(fresh, `${binding}.jsonl`);
-        const exported = spawnSync(TSX, ["scripts/backup.ts", "export", "--shard", String(shard), "--output", file, "--persist-to", STATE], { encoding: "utf8" });
-        expect(exported.status, exported.stderr).toBe(0);
-        expect(readFileSync(file, "utf8")).not.toMatch(/"table":"customer_search/);
-        const restored = spawnSync(TSX, ["scripts/backup.ts", "restore", "--shard", String(shard), "--input", file, "--persist-to", fresh], { encoding: "utf8" });
-        expect(restored.status, restored.stderr).toBe(0);
-        const tables = rows(STATE, binding, ["SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'customer_search%' AND name NOT IN ('d1_migrations', 'search_scopes') ORDER BY name"])[0]!.map((r) => String(r.name));
-        expect(tables).toContain("customers");
-        // Every table, value for value; then the index rebuilt from the rows answers the same search, one entry a customer.
-        const sqls = [
-          ...tables.map((table) => `SELECT * FROM "${table}" ORDER BY rowid`),
-          "SELECT c.id FROM customer_search f JOIN customers c ON c.rowid = f.rowid WHERE f.customer_search MATCH 'email : \"example\"' ORDER BY c.id",
-          "SELECT (SELECT count(*) FROM customer_search) AS entries, (SELECT count(*) FROM customers) AS customers",
-        ];
-        const [before, after] = [rows(STATE, binding, sqls), rows(fresh, binding, sqls)];
-        for (const [i, table] of [...tables, "search", "counts"].entries()) expect(after[i], `${binding}.${table}`).toEqual(before[i]);
-        expect(after.at(-1)![0]!.entries).toBe(after.at(-1)![0]!.customers);
-      }
-    } finally {
-      rmSync(fresh, { recursive: true, force: true });
-    }
-  }, 120_000);
-
+describe("backups", () => {
   it("no script runs wrangler d1 export (it refuses the index, and a failed remote export can leave a database busy)", () => {
     for (const script of ["scripts/backup.ts", "scripts/shards.ts", "scripts/deploy.ts", "scripts/account-move.ts", "scripts/keys.ts"]) {
       expect(readFileSync(script, "utf8"), script).not.toMatch(/["']d1["'],\s*["']export["']/);
@@ -660,7 +625,9 @@ describe("webhooks:listen beside what the account already has", () => {
     expect((await endpoints()).map((e) => e.id)).toEqual([mineId]);
 
     const firstPort = String(Number(PORT) + 1200);
-    const first = spawn(TSX, listenArgs(account, firstPort, "--replace"), { detached: true });
+    // As `npm run webhooks:listen` runs it: one process, tsx as a loader (tsx's wrapper would SIGKILL a listener slow
+    // to acknowledge Ctrl-C within 30 ms, before its clean-up).
+    const first = spawn("node_modules/.bin/node", ["--import", "tsx", ...listenArgs(account, firstPort, "--replace")], { detached: true });
     let printed = "";
     first.stdout!.on("data", (chunk) => (printed += chunk));
     first.stderr!.on("data", (chunk) => (printed += chunk));
@@ -675,7 +642,6 @@ describe("webhooks:listen beside what the account already has", () => {
       [["--port", "99999"], /^--port must be a port number from 1 to 65535 \(default 4242\)\.\n$/],
       [["--port", "0"], /^--port must be a port number from 1 to 65535 \(default 4242\)\.\n$/],
       [["--port", String(Number(PORT) + 1300)], new RegExp(`^Another webhooks:listen is receiving this account's events at ${listening.replaceAll(".", "\\.")}: stop it first \\(Ctrl-C in its terminal\\)\\.\\n$`)],
-      [["--port", String(Number(PORT) + 1300), "--replace"], /^Another webhooks:listen is receiving/],
     ] as const) {
       const second = spawnSync(TSX, ["scripts/webhooks-listen.ts", "--api", BASE, "--account", account, "--persist-to", STATE, ...args], { encoding: "utf8" });
       expect(second.status, second.stderr).toBe(1);
@@ -689,7 +655,7 @@ describe("webhooks:listen beside what the account already has", () => {
 
     process.kill(-first.pid!, "SIGINT");
     const code = await exited;
-    expect([0, 130], printed).toContain(code); // tsx ends as a shell does on Ctrl-C, after the listener has cleaned up
+    expect(code, printed).toBe(0);
     expect(printed, printed).toContain("Stopped: its endpoint removed, its key revoked.");
     expect(await endpoints()).toEqual([]);
     const keys = spawnSync(TSX, ["scripts/keys.ts", "list", "--account", account, "--persist-to", STATE], { encoding: "utf8" }).stdout;
