@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { CUSTOMER_ID, IsoSecondsSchema } from "../lib/ids";
 import { link, LinkSchema } from "../lib/links";
 import { listSchema } from "../lib/pagination";
+import { CUSTOMER_EXAMPLE } from "../lib/examples";
 
 /** A customer row as the repository reads it. */
 export interface CustomerRow {
@@ -31,11 +32,6 @@ export function toCustomer(row: CustomerRow, base: string, metadata: Record<stri
 // Response schemas: they describe what toCustomer() and the list produce, for the OpenAPI document and the tests.
 
 /** What the reference shows: a customer as the API answers it. */
-export const CUSTOMER_EXAMPLE = {
-  id: "cus_0VcZ8xKq3mP7RtW2yL5nB9", resource: "customer" as const, testmode: false, email: "ada@lovelace.example", name: "Ada Lovelace",
-  createdAt: "2026-11-30T09:14:03Z", metadata: { plan: "pro", crm_id: "A-1042" },
-  links: { self: { href: "https://api.example.com/v1/customers/cus_0VcZ8xKq3mP7RtW2yL5nB9", type: "application/json" as const } },
-};
 
 export const CustomerSchema = v.pipe(v.object({
   id: v.pipe(v.string(), v.regex(CUSTOMER_ID)),

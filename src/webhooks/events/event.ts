@@ -1,6 +1,6 @@
 // The WebhookEvent object, and handing a committed event to the delivery queue. Its routes: list.ts, retrieve.ts.
 import * as v from "valibot";
-import { CUSTOMER_EXAMPLE } from "../../customers/customer";
+import { CUSTOMER_EXAMPLE } from "../../lib/examples";
 import type { Caller, Env } from "../../env";
 import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../../lib/ids";
 import { link, LinkSchema } from "../../lib/links";
