@@ -27,7 +27,17 @@ function storeOf(target: Target): Store {
     const local = () => openLocal(target.persistTo);
     return {
       get: async (name) => (await local()).kv.get(name),
-      put: async (name, value) => (await local()).kv.put(name, value),
+      // Local KV is one SQLite file that `npm run dev` writes too: a put that meets its lock (a 500) is tried again.
+      put: async (name, value) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await (await local()).kv.put(name, value);
+          } catch (err) {
+            if (attempt === 6 || !/KV PUT failed: 5\d\d/.test(String((err as Error).message))) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+          }
+        }
+      },
       names: async (prefix) => {
         const names: string[] = [];
         let cursor: string | undefined;

@@ -565,6 +565,7 @@ if (!existsSync(CHROMIUM)) {
         }
         expect(document.tags.map((t) => t.name)).toEqual(["Customers", "Webhook endpoints", "Webhook events", "Reference"]);
         expect(await page.getByText("(headers only)").count()).toBe(0);
+        expect(await page.getByText("Client Libraries").count()).toBe(0); // no empty box of snippets
 
         // The console: "List customers", with the local key as bearer token, sent to this server.
         const summary = "List customers";

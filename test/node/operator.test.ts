@@ -29,7 +29,7 @@ describe("operator commands fail cleanly", () => {
   });
 
   it("a missing --account reads the same in key:create, key:list and account:move", () => {
-    for (const args of [["create"], ["create", "--mode", "test"], ["list"]]) expectOneLine("scripts/keys.ts", args, /^--account is required\.$/);
+    for (const args of [["create", "--mode", "test"], ["list"]]) expectOneLine("scripts/keys.ts", args, /^--account is required\.$/);
     const move = spawnSync(TSX, ["scripts/account-move.ts", "--to", "1"], { encoding: "utf8" });
     expect(move.status).toBe(1);
     expect(move.stderr.split("\n")[0]).toBe("--account is required.");
