@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { shardBinding } from "../src/lib/shards";
-import type { MoveRecord } from "../src/moves/repository";
+import { isUnfinishedSource, type MoveRecord } from "../src/moves/repository";
 import { closeLocal, devPort, openLocal } from "./local";
 import { configuredShards, literal, query } from "./shards";
 import { cli, fail, targetFrom, targetOptions, type Target } from "./wrangler";
@@ -109,7 +109,7 @@ async function instanceStatus(id: string, target: Target & { port?: string }): P
  * (cheap) until nothing of the account is in motion; only then is the instance asked (a wrangler process each time).
  */
 async function finished(id: string, accountId: string, target: Target & { port?: string }): Promise<{ state: string; reason?: string; from?: number | null }> {
-  const settled = (m: Move) => m.state === "moved" || (m.finished_at !== null && m.state !== "incoming" && m.state !== "filling");
+  const settled = (m: Move) => m.state === "moved" || !(isUnfinishedSource(m) || m.state === "incoming" || m.state === "filling");
   for (let i = 0; i < 120 && !(await moveRecords(accountId, target)).every(settled); i++) await new Promise((resolve) => setTimeout(resolve, 250));
   for (;;) {
     const status = await instanceStatus(id, target);

@@ -22,27 +22,32 @@ interface Store {
   holdsCustomers(shard: number, accountId: string): Promise<boolean>;
 }
 
+/**
+ * Local KV is one SQLite file that `npm run dev` (and any other helper) may be writing: a call that meets its lock
+ * (a 500 from the local KV) is tried again, a few times, a little later each time.
+ */
+async function unlocked<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt === 6 || !/KV (GET|PUT|LIST) failed: 5\d\d/.test(String((err as Error).message))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
 function storeOf(target: Target): Store {
   if (!target.remote) {
     const local = () => openLocal(target.persistTo);
     return {
-      get: async (name) => (await local()).kv.get(name),
-      // Local KV is one SQLite file that `npm run dev` writes too: a put that meets its lock (a 500) is tried again.
-      put: async (name, value) => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await (await local()).kv.put(name, value);
-          } catch (err) {
-            if (attempt === 6 || !/KV PUT failed: 5\d\d/.test(String((err as Error).message))) throw err;
-            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-          }
-        }
-      },
+      get: async (name) => unlocked(async () => (await local()).kv.get(name)),
+      put: async (name, value) => unlocked(async () => (await local()).kv.put(name, value)),
       names: async (prefix) => {
         const names: string[] = [];
         let cursor: string | undefined;
         do {
-          const page = await (await local()).kv.list({ prefix, cursor });
+          const page = await unlocked(async () => (await local()).kv.list({ prefix, cursor }));
           names.push(...page.keys.map((k) => k.name));
           cursor = page.list_complete ? undefined : page.cursor;
         } while (cursor);
@@ -84,9 +89,14 @@ export async function placeAccount(accountId: string, target: Target, requested?
   return existing ?? requested ?? placeByHash(accountId, shards);
 }
 
-export async function createKey({ accountId, mode, shard, madeBy = "key:create", ...target }: { accountId: string; mode: Mode; shard?: number; madeBy?: string } & Target): Promise<string> {
+/** The --account every key command takes: present, and a valid account id. */
+function checkAccount(accountId: string) {
   if (!accountId) throw new Error("--account is required.");
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+}
+
+export async function createKey({ accountId, mode, shard, madeBy = "key:create", ...target }: { accountId: string; mode: Mode; shard?: number; madeBy?: string } & Target): Promise<string> {
+  checkAccount(accountId);
   if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
   const hash = await sha256Hex(key);
@@ -147,8 +157,7 @@ export async function replaceLocalKey(tool: "dev" | "trigger", options: { accoun
 
 /** The KV names (apikey:<hash>) of an account's keys, from the account index. */
 export async function keyNames(accountId: string, target: Target): Promise<string[]> {
-  if (!accountId) throw new Error("--account is required.");
-  if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+  checkAccount(accountId);
   const index = await storeOf(target).names(accountIndexKey(accountId, ""));
   return index.map((name) => KEY_PREFIX + name.slice(accountIndexKey(accountId, "").length));
 }

@@ -605,7 +605,10 @@ describe("npm run webhooks:listen", () => {
       expect(printed).toMatch(new RegExp(`customer\\.created .* customer ${id}  signature ok`));
       expect(printed).not.toContain("INVALID");
     } finally {
+      // Stopped, and its clean-up (endpoint removed, key revoked) done before the next test writes local KV.
+      const closed = new Promise((resolve) => listen.on("close", resolve));
       process.kill(-listen.pid!, "SIGTERM");
+      await closed;
     }
   });
 });
@@ -714,7 +717,9 @@ describe("the webhook desk: webhooks:listen --forward-to, webhooks:trigger, the 
       expect((await vatly.webhookEvents.resend(eventId)).id).toBe(eventId);
       await until(() => (got.filter((g) => g.headers["webhook-id"] === eventId).length >= 3 ? true : undefined), 30_000);
     } finally {
+      const closed = new Promise((resolve) => listen.on("close", resolve));
       process.kill(-listen.pid!, "SIGTERM");
+      await closed;
       app.close();
     }
   }, 120_000);
