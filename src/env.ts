@@ -47,6 +47,8 @@ export type ApiRequest = IRequestStrict & {
   base: string;
   /** The method the client sent, when it is routed as another (HEAD runs as GET). */
   sentMethod?: string;
+  /** Set only by the dashboard's router (src/dashboard/router.ts): the signed-in session's caller, instead of a key. */
+  session?: Caller;
   // authenticate
   caller?: Caller;
   // openSession

@@ -6,6 +6,7 @@ import { retrieveCustomer } from "./customers/retrieve";
 import { searchCustomersHandler } from "./customers/search";
 import { updateCustomerHandler } from "./customers/update";
 import type { ApiRequest, Env, RouteRequest } from "./env";
+import { dashboardApi } from "./dashboard/router";
 import { runCron } from "./jobs/cron";
 import { deliverBatch } from "./jobs/deliver";
 import { authenticate } from "./pipeline/auth";
@@ -76,14 +77,21 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
 // The Workflow that moves an account between shards (wrangler.toml [[workflows]], `npm run account:move`).
 export { AccountMove } from "./moves/workflow";
 
+async function serveApi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  if (request.method !== "HEAD") return router.fetch(request as unknown as ApiRequest, env, ctx);
+  // HEAD is GET without the body (RFC 9110), wherever GET works; the log line still says HEAD.
+  const asGet = Object.assign(new Request(request, { method: "GET" }), { sentMethod: "HEAD" }) as unknown as ApiRequest;
+  const response = await router.fetch(asGet, env, ctx);
+  return new Response(null, response);
+}
+
+// The merchant dashboard's API (/dashboard/api): its sign-in, and the routes above as a signed-in session. Its pages
+// are static assets (public/dashboard), served without running the Worker.
+const dashboard = dashboardApi(serveApi);
+
 export default {
-  async fetch(request, env, ctx) {
-    if (request.method !== "HEAD") return router.fetch(request as unknown as ApiRequest, env, ctx);
-    // HEAD is GET without the body (RFC 9110), wherever GET works; the log line still says HEAD.
-    const asGet = Object.assign(new Request(request, { method: "GET" }), { sentMethod: "HEAD" }) as unknown as ApiRequest;
-    const response = await router.fetch(asGet, env, ctx);
-    return new Response(null, response);
-  },
+  fetch: (request, env, ctx) =>
+    new URL(request.url).pathname.startsWith("/dashboard/api/") ? dashboard.fetch(request as unknown as ApiRequest, env, ctx) : serveApi(request, env, ctx),
   // Background work: the Cron Triggers (clean-up, the delivery sweep) and the webhook delivery queue's consumer.
   scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller, env)),
   queue: (batch, env) => deliverBatch(batch, env),

@@ -118,6 +118,8 @@ export const webhookEvents = sqliteTable(
     index("webhook_events_entity").on(t.accountId, t.testmode, t.entityId),
     index("webhook_events_created_at").on(t.createdAt),
     index("webhook_events_due").on(t.delivery, t.nextAttemptAt),
+    // The failed ones alone (the dashboard's filter, recover): written only when an event fails.
+    index("webhook_events_failed").on(t.accountId, t.testmode, t.id).where(sql`${t.delivery} = 'failed'`),
   ],
 );
 
@@ -193,4 +195,19 @@ export const accountChanges = sqliteTable(
     pk: text("pk").notNull(), // JSON array of the row's key columns
   },
   (t) => [index("account_changes_account_seq").on(t.accountId, t.seq)],
+);
+
+// The dashboard's one-time sign-in links and sessions (migrations/0008_dashboard.sql), on shard 0 only: the SHA-256 of
+// each token, whose account and mode it opens, and until when (epoch ms). A link is deleted as it is used.
+export const dashboardSessions = sqliteTable(
+  "dashboard_sessions",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    kind: text("kind", { enum: ["link", "session"] }).notNull(),
+    accountId: text("account_id").notNull(),
+    testmode: integer("testmode", { mode: "boolean" }).notNull(),
+    shard: integer("shard").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("dashboard_sessions_expires_at").on(t.expiresAt)],
 );

@@ -1,6 +1,7 @@
 // Cron Triggers (wrangler.toml `[triggers]`): background work, apart from the routes. Each job visits every shard.
 import type { Env } from "../env";
 import { shardDatabase, shardsOf } from "../lib/shards";
+import { deleteExpiredSessions } from "../dashboard/sessions.repository";
 import { deleteExpiredIdempotencyKeys } from "../pipeline/idempotency.repository";
 import { claimOverdueEvents, deleteEventsBefore, endpointSecretsAfter, resealEndpoint } from "../webhooks/delivery.repository";
 import { encryptSecret, openSecret } from "../webhooks/secrets";
@@ -91,4 +92,5 @@ export async function runCron(controller: ScheduledController, env: Env): Promis
   }
   await cleanUpIdempotencyKeys(env, controller.scheduledTime);
   await deleteOldEvents(env, controller.scheduledTime);
+  await deleteExpiredSessions(env.DB, controller.scheduledTime); // the dashboard's, on shard 0 only
 }

@@ -39,6 +39,8 @@ const unknown = new BoundedCache<true>(1_000);
 const unauthenticated = () => fail(401, UNAUTHENTICATED, { headers: { "WWW-Authenticate": "Bearer" } });
 
 export async function authenticate(request: ApiRequest, env: Env): Promise<void> {
+  // A dashboard request: its session cookie was checked by the dashboard's router (src/dashboard/session.ts).
+  if (request.session) return void (request.caller = request.session);
   const match = /^Bearer +(\S+) *$/i.exec(request.headers.get("Authorization") ?? "");
   const key = match?.[1];
   const mode = key?.startsWith("live_") ? "live" : key?.startsWith("test_") ? "test" : null;
