@@ -22,9 +22,11 @@ import { createEndpoint } from "./webhooks/endpoints/create";
 import { deleteEndpointHandler } from "./webhooks/endpoints/delete";
 import { listEndpointsHandler } from "./webhooks/endpoints/list";
 import { retrieveEndpoint } from "./webhooks/endpoints/retrieve";
+import { testEndpointHandler } from "./webhooks/endpoints/test";
 import { updateEndpointHandler } from "./webhooks/endpoints/update";
 import { listAttemptsHandler } from "./webhooks/events/attempts";
 import { listEventsHandler } from "./webhooks/events/list";
+import { recoverEventsHandler } from "./webhooks/events/recover";
 import { resendEventHandler } from "./webhooks/events/resend";
 import { retrieveEvent } from "./webhooks/events/retrieve";
 
@@ -55,7 +57,11 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .get("/v1/webhook-endpoints/:id", ...api, retrieveEndpoint)
   .patch("/v1/webhook-endpoints/:id", ...write, updateEndpointHandler)
   .delete("/v1/webhook-endpoints/:id", ...api, idempotency, deleteEndpointHandler)
+  .post("/v1/webhook-endpoints/:id/test", ...api, idempotency, testEndpointHandler)
   .get("/v1/webhook-events", ...api, listEventsHandler)
+  .post("/v1/webhook-events/recover", ...write, recoverEventsHandler)
+  // Before the :id routes, which would otherwise take GET on /recover as an event id.
+  .all("/v1/webhook-events/recover", methodNotAllowed("POST"))
   .get("/v1/webhook-events/:id", ...api, retrieveEvent)
   .get("/v1/webhook-events/:id/attempts", ...api, listAttemptsHandler)
   .post("/v1/webhook-events/:id/resend", ...api, idempotency, resendEventHandler)
@@ -66,6 +72,7 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
   .all("/v1/customers/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
   .all("/v1/webhook-endpoints", methodNotAllowed("GET, HEAD, POST"))
   .all("/v1/webhook-endpoints/:id", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
+  .all("/v1/webhook-endpoints/:id/test", methodNotAllowed("POST"))
   .all("/v1/webhook-events", methodNotAllowed("GET, HEAD"))
   .all("/v1/webhook-events/:id", methodNotAllowed("GET, HEAD"))
   .all("/v1/webhook-events/:id/attempts", methodNotAllowed("GET, HEAD"))

@@ -10,10 +10,11 @@ function template(pathname: string): string | undefined {
   if (/^\/v1\/customers\/?$/.test(pathname)) return "/v1/customers";
   if (/^\/v1\/customers\/search\/?$/.test(pathname)) return "/v1/customers/search";
   if (/^\/v1\/customers\/[^/]+\/?$/.test(pathname)) return "/v1/customers/{id}";
+  if (/^\/v1\/webhook-events\/recover\/?$/.test(pathname)) return "/v1/webhook-events/recover";
   for (const collection of ["/v1/webhook-endpoints", "/v1/webhook-events"]) {
     if (new RegExp(`^${collection}/?$`).test(pathname)) return collection;
     if (new RegExp(`^${collection}/[^/]+/?$`).test(pathname)) return `${collection}/{id}`;
-    const sub = new RegExp(`^${collection}/[^/]+/(attempts|resend)/?$`).exec(pathname);
+    const sub = new RegExp(`^${collection}/[^/]+/(attempts|resend|test)/?$`).exec(pathname);
     if (sub) return `${collection}/{id}/${sub[1]}`;
   }
   if (pathname === "/v1/openapi.json") return pathname;

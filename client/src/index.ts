@@ -161,11 +161,27 @@ export class WebhookEndpoints extends Collection<WebhookEndpoint, ListParams> {
   async update(id: string, changes: UpdateWebhookEndpoint, options: CallOptions = {}): Promise<WebhookEndpoint> {
     return (await this.http.call<WebhookEndpoint>("PATCH", `${this.path}/${encodeURIComponent(id)}`, changes, options)).body;
   }
+
+  /** Sends the endpoint a webhook.setup event now (a test event); it is listed and can be resent like any other. */
+  async sendTestEvent(id: string, options: CallOptions = {}): Promise<WebhookEvent> {
+    return (await this.http.call<WebhookEvent>("POST", `${this.path}/${encodeURIComponent(id)}/test`, undefined, options)).body;
+  }
 }
 
 export type WebhookAttemptList = Schemas["WebhookAttemptList"];
+export type WebhookEventRecovery = Schemas["WebhookEventRecovery"];
+export type RecoverWebhookEvents = Schemas["RecoverWebhookEventsRequest"];
 
-export class WebhookEvents extends Collection<WebhookEvent, ListParams & { eventName?: WebhookEvent["eventName"] }> {
+/** The filters of the events list: eventName, delivery state, customer (entityId), time range (ISO 8601). */
+export interface EventListParams extends ListParams {
+  eventName?: WebhookEvent["eventName"];
+  delivery?: "pending" | "delivered" | "failed" | "none";
+  entityId?: string;
+  createdFrom?: string;
+  createdBefore?: string;
+}
+
+export class WebhookEvents extends Collection<WebhookEvent, EventListParams> {
   constructor(http: Http) {
     super(http, "/v1/webhook-events");
   }
@@ -178,6 +194,14 @@ export class WebhookEvents extends Collection<WebhookEvent, ListParams & { event
   /** Sends the event again now (also after it failed for good); the attempt shows up in `attempts(id)`. */
   async resend(id: string, options: CallOptions = {}): Promise<WebhookEvent> {
     return (await this.http.call<WebhookEvent>("POST", `${this.path}/${encodeURIComponent(id)}/resend`, undefined, options)).body;
+  }
+
+  /**
+   * Sends again every event that failed for good since `since` (optionally of one endpoint): at most 1,000 a call,
+   * `hasMore` says to call again. `{ dryRun: true }` only counts them. Retried safely: one Idempotency-Key per call.
+   */
+  async recover(params: RecoverWebhookEvents, options: CallOptions = {}): Promise<WebhookEventRecovery> {
+    return (await this.http.call<WebhookEventRecovery>("POST", `${this.path}/recover`, params, options)).body;
   }
 }
 

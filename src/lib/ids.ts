@@ -58,6 +58,12 @@ export function newId(prefix: string, now: number): string {
 
 export const newCustomerId = (now: number) => newId("cus_", now);
 
+/**
+ * The lowest id of a kind made at `ms` or later (ids begin with their creation time): `id >= idAt(prefix, t)` is
+ * "created at t or later", `id < idAt(prefix, t)` "created before t", ranges on the same index the lists walk.
+ */
+export const idAt = (prefix: string, ms: number) => `${prefix}${encodeTime(Math.max(0, Math.min(ms, 62 ** TIME_LENGTH - 1)))}`;
+
 /** The creation time encoded in an id, in ms. */
 export function idTime(id: string): number {
   let ms = 0;

@@ -13,9 +13,11 @@ import * as createEndpoint from "../webhooks/endpoints/create";
 import * as deleteEndpoint from "../webhooks/endpoints/delete";
 import * as listEndpoints from "../webhooks/endpoints/list";
 import * as retrieveEndpoint from "../webhooks/endpoints/retrieve";
+import * as testEndpoint from "../webhooks/endpoints/test";
 import * as updateEndpoint from "../webhooks/endpoints/update";
 import * as listAttempts from "../webhooks/events/attempts";
 import * as listEvents from "../webhooks/events/list";
+import * as recoverEvents from "../webhooks/events/recover";
 import * as resendEvent from "../webhooks/events/resend";
 import { describeDeliveries } from "../webhooks/events/event";
 import * as retrieveEvent from "../webhooks/events/retrieve";
@@ -25,8 +27,8 @@ import { describeDocument, describeHome } from "./serve";
 /** Every operation the Worker serves, in the document's order. */
 export const OPERATIONS: Described[] = [
   listCustomers, createCustomer, searchCustomers, retrieveCustomer, updateCustomer, deleteCustomer,
-  listEndpoints, createEndpoint, retrieveEndpoint, updateEndpoint, deleteEndpoint,
-  listEvents, retrieveEvent, listAttempts, resendEvent,
+  listEndpoints, createEndpoint, retrieveEndpoint, updateEndpoint, deleteEndpoint, testEndpoint,
+  listEvents, retrieveEvent, listAttempts, resendEvent, recoverEvents,
 ].map((module) => module.describe).concat(describeDocument, describeHome);
 
 /** HEAD of every GET (RFC 9110): the same status and headers, no body. Kept out of the reference's sidebar. */

@@ -28,21 +28,31 @@ const findRecord = build
 const deleteExpiredKey = build.delete(idempotencyKeys).where(and(keyInScope, lt(idempotencyKeys.createdAt, p("expiredBefore")))).toSQL();
 // The cron's clean-up skips an account in a move's cutover (its rows are frozen for those seconds) or a copy of one.
 const deleteExpiredKeys = build.delete(idempotencyKeys).where(and(lt(idempotencyKeys.createdAt, p("expiredBefore")), servedHere(idempotencyKeys.accountId))).toSQL();
-// Kept only if the statement just before it in the batch changed a row: the record exists exactly when this request's
-// own write applied (never because of a concurrent request's).
-const recordIfChanged = build.insert(idempotencyKeys).select(
+/** A record of the request's key: its answer's body rendered by `body`, inserted when `when` holds. */
+const recordWhen = (body: SQL, when: SQL) => build.insert(idempotencyKeys).select(
   build.select({
     accountId: sql<string>`${p("accountId")}`.as("account_id"),
     testmode: sql<number>`${p("testmode")}`.as("testmode"),
     key: sql<string>`${p("key")}`.as("key"),
     fingerprint: sql<string>`${p("fingerprint")}`.as("fingerprint"),
     status: sql<number>`${p("status")}`.as("status"),
-    body: sql<string>`${p("answer")}`.as("body"),
+    body: sql<string>`${body}`.as("body"),
     headers: sql<string>`${p("headers")}`.as("headers"),
     resourceId: sql<string>`${p("resourceId")}`.as("resource_id"),
     createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
-  }).from(sql`(SELECT 1)`).where(sql`changes() = 1`),
+  }).from(sql`(SELECT 1)`).where(when),
 ).toSQL();
+// Kept only if the statement just before it in the batch changed a row: the record exists exactly when this request's
+// own write applied (never because of a concurrent request's).
+const recordIfChanged = recordWhen(sql`${p("answer")}`, sql`changes() = 1`);
+
+/**
+ * The record of a write whose answer only the database knows (a bulk change's count): `body` renders it in SQL, after
+ * the change, and the record is kept unless the key was used meanwhile. Bind with `recordValues`.
+ */
+export const recordRenderedAnswer = (body: SQL) => recordWhen(body, keyUnused);
+export const recordValues = (caller: Caller, write: IdempotentWrite, holds: string | null, status: number) =>
+  ({ ...scope(caller), key: write.key, fingerprint: write.fingerprint, createdAt: write.createdAt, resourceId: holds, status, headers: "{}", notBefore: expiredBefore(write.createdAt) });
 
 /** A stored answer: what a replay sends. */
 export interface StoredAnswer {

@@ -170,3 +170,15 @@ export async function deleteEndpoint(db: Database, caller: Caller, id: string, x
   const { stored, rest } = splitKeyResults(results, x.idempotency);
   return { stored, deleted: changedRow(rest[0]!) };
 }
+
+/** A webhook.setup event for an existing endpoint (a test event), with the key's check and record: the stored answer, or whether it was written. */
+export async function insertTestEvent(db: Database, caller: Caller, endpointId: string, event: { eventId: string; body: string; now: number }, idempotency: IdempotentWrite | undefined) {
+  const values = { ...scope(caller), ...keyValues(idempotency), id: endpointId, eventId: event.eventId, eventName: "webhook.setup", entityId: endpointId, body: event.body, now: event.now };
+  const results = await db.batch([
+    ...keyStatements(db, caller, idempotency),
+    bind(db, queries.insertSetupEvent, values),
+    ...(idempotency ? [recordAnswerIfChanged(db, caller, idempotency, endpointId, { status: 202, body: event.body, headers: {} })] : []),
+  ]);
+  const { stored, rest } = splitKeyResults(results, idempotency);
+  return { stored, written: changedRow(rest[0]!) };
+}

@@ -8,6 +8,18 @@ import { listSchema } from "../../lib/pagination";
 import type { Describer } from "../../lib/describe";
 
 export const EVENT_NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"] as const;
+export const DELIVERY_STATES = ["pending", "delivered", "failed", "none"] as const;
+
+/** A point in time as the event routes take it: an ISO 8601 date or date-time (UTC unless it says), to epoch ms. */
+export const timeSchema = (name: string) => {
+  const message = `The ${name} parameter must be an ISO 8601 date or date-time, such as 2026-12-01 or 2026-12-01T09:30:00Z.`;
+  return v.pipe(
+    v.string(message),
+    v.regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/, message),
+    v.transform((text) => Date.parse(/T/.test(text) ? text : `${text}T00:00:00Z`)),
+    v.check((ms) => Number.isFinite(ms), message),
+  );
+};
 type EventName = (typeof EVENT_NAMES)[number];
 
 /** A new event's identity, fixed before the batch that writes it. */

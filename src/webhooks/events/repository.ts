@@ -1,10 +1,11 @@
 // Every query on webhook events as a resource: the statements a write adds to its batch (a customer write's event,
 // an endpoint's webhook.setup), and the reads of the routes. Delivery's queries are in ../delivery.repository.ts.
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, exists, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { bind, build, changedRow, fetchPage, p, pageQueries, scope, type Database } from "../../db/query";
 import { customerTombstones, webhookAttempts, webhookEndpoints, webhookEvents } from "../../db/schema";
 import type { Caller, IdempotentWrite } from "../../env";
-import { keyStatements, keyUnused, keyValues, recordAnswerIfChanged, splitKeyResults } from "../../pipeline/idempotency.repository";
+import { keyStatements, keyUnused, keyValues, recordAnswerIfChanged, recordRenderedAnswer, recordValues, splitKeyResults } from "../../pipeline/idempotency.repository";
+import { idAt } from "../../lib/ids";
 import type { PageQuery } from "../../lib/pagination";
 
 /** 'pending' when the account and mode have an endpoint to deliver to, else 'none'; decided in the event's own insert. */
@@ -46,9 +47,19 @@ export const eventDeliveryQuery = build.select({ delivery: webhookEvents.deliver
 
 const eventSelect = () => build.select({ body: webhookEvents.body, id: webhookEvents.id }).from(webhookEvents);
 const eventInScope = and(eq(webhookEvents.accountId, p("accountId")), eq(webhookEvents.testmode, p("testmode")));
-const eventNameIs = eq(webhookEvents.eventName, p("eventName"));
+/** Created at `from` or later and before `before` (epoch ms, as the lowest ids of those times: idAt). */
+const createdWithin = and(gte(webhookEvents.id, p("fromId")), lt(webhookEvents.id, p("beforeId")));
+/**
+ * The list's filters, one letter each, combined in any order of n, d or f, e: n the eventName, d a delivery state,
+ * f the failed ones (a literal, so the partial index webhook_events_failed serves it), e the entityId.
+ */
+const FILTERS: Record<string, SQL> = {
+  n: eq(webhookEvents.eventName, p("eventName")), d: eq(webhookEvents.delivery, p("delivery")), f: sql`${webhookEvents.delivery} = 'failed'`,
+  e: eq(webhookEvents.entityId, p("entityId")),
+};
+const FILTER_KEYS = ["", "n", "d", "f", "e", "nd", "nf", "ne", "de", "fe", "nde", "nfe"];
 const eventPages = pageQueries(webhookEvents.id, (cursor, order, filter) =>
-  eventSelect().where(and(eventInScope, cursor, filter === "byName" ? eventNameIs : undefined)).orderBy(order).limit(p("limit")).toSQL(), ["byName"]);
+  eventSelect().where(and(eventInScope, cursor, createdWithin, ...[...(filter ?? "")].map((f) => FILTERS[f]))).orderBy(order).limit(p("limit")).toSQL(), FILTER_KEYS.slice(1));
 
 const queries = {
   findEvent: eventSelect().where(and(eventInScope, eq(webhookEvents.id, p("id")))).toSQL(),
@@ -58,10 +69,24 @@ const queries = {
 export const findEvent = async (db: Database, caller: Caller, id: string) =>
   (await bind(db, queries.findEvent, { ...scope(caller), id }).first<{ body: string }>())?.body;
 
+export interface EventFilters {
+  eventName?: string;
+  delivery?: "pending" | "delivered" | "failed" | "none";
+  entityId?: string;
+  /** Epoch ms: created at or after. */
+  createdFrom?: number;
+  /** Epoch ms: created before. */
+  createdBefore?: number;
+}
+
 /** A page of events (their JSON bodies), newest first, as listCustomers pages customers. One round trip. */
-export function listEvents(db: Database, caller: Caller, q: PageQuery & { eventName?: string }) {
-  const filter = q.eventName === undefined ? "all" : "byName";
-  return fetchPage<{ body: string; id: string }, typeof filter>(db, eventPages, queries.eventCursorExists, filter, { ...scope(caller), eventName: q.eventName }, q);
+export function listEvents(db: Database, caller: Caller, q: PageQuery & EventFilters) {
+  const key = `${q.eventName === undefined ? "" : "n"}${q.delivery === undefined ? "" : q.delivery === "failed" ? "f" : "d"}${q.entityId === undefined ? "" : "e"}`;
+  const values = {
+    ...scope(caller), eventName: q.eventName, delivery: q.delivery, entityId: q.entityId,
+    fromId: idAt("webhook_event_", q.createdFrom ?? 0), beforeId: q.createdBefore === undefined ? "webhook_event_~" : idAt("webhook_event_", q.createdBefore),
+  };
+  return fetchPage<{ body: string; id: string }, string>(db, eventPages, queries.eventCursorExists, key || "all", values, q);
 }
 
 // Delivery history and resend (the developer's desk): an event's attempts, its delivery state, and a new attempt now.
@@ -130,4 +155,42 @@ export async function resendEvent(db: Database, caller: Caller, id: string, even
   ]);
   const { stored, rest } = splitKeyResults(results, idempotency);
   return { stored, resent: changedRow(rest[0]!) };
+}
+
+// Recover: every failed event since a time (optionally of one endpoint) made due again, at most RECOVER_MAX a call,
+// oldest first. Only events whose endpoint still exists and that would send no erased data, as for a resend.
+export const RECOVER_MAX = 1000;
+const recoverable = and(eventInScope, sql`${webhookEvents.delivery} = 'failed'`, gte(webhookEvents.id, p("fromId")),
+  sql`(${p("endpointId")} IS NULL OR ${webhookEvents.endpointId} = ${p("endpointId")})`,
+  sql`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${webhookEvents.endpointId})`, sql`NOT ${sendsErasedData}`);
+const recoverableIds = (limit: number) => build.select({ id: webhookEvents.id }).from(webhookEvents).where(recoverable).orderBy(webhookEvents.id).limit(limit);
+/** The answer, rendered in SQL right after the change (`changes()` is the number it made due); hasMore: failed ones remain. */
+const recoveryJson = sql<string>`json_object('resource', 'webhook_event_recovery', 'since', ${p("since")}, 'endpointId', ${p("endpointId")},
+  'dryRun', json('false'), 'count', changes(), 'hasMore', json(iif(${exists(recoverableIds(1))}, 'true', 'false')))`;
+const recoverQueries = {
+  preview: build.select({ n: sql<number>`count(*)`.as("n") }).from(recoverableIds(RECOVER_MAX + 1).as("r")).toSQL(),
+  recover: build.update(webhookEvents).set({ delivery: "pending", nextAttemptAt: sql`${p("now")}` })
+    .where(and(inArray(webhookEvents.id, recoverableIds(RECOVER_MAX)), keyUnused)).returning({ id: webhookEvents.id }).toSQL(),
+  answer: build.select({ body: sql<string>`${recoveryJson}`.as("body") }).from(sql`(SELECT 1)`).toSQL(),
+  record: recordRenderedAnswer(recoveryJson),
+};
+
+export interface Recovery { since: string; fromMs: number; endpointId: string | null }
+const recoveryValues = (caller: Caller, r: Recovery) => ({ ...scope(caller), fromId: idAt("webhook_event_", r.fromMs), endpointId: r.endpointId, since: r.since });
+
+/** How many failed events a recover would make due now (at most RECOVER_MAX + 1: more than one call's worth). */
+export const previewRecovery = async (db: Database, caller: Caller, r: Recovery) =>
+  (await bind(db, recoverQueries.preview, recoveryValues(caller, r)).first<{ n: number }>())!.n;
+
+/** Makes them due, with the key's check and record in the same batch: the stored answer, or this one and the ids. */
+export async function recoverEvents(db: Database, caller: Caller, r: Recovery, idempotency: IdempotentWrite | undefined, now: number) {
+  const values = { ...recoveryValues(caller, r), ...keyValues(idempotency), now };
+  const results = await db.batch([
+    ...keyStatements(db, caller, idempotency),
+    bind(db, recoverQueries.recover, values),
+    bind(db, recoverQueries.answer, values),
+    ...(idempotency ? [bind(db, recoverQueries.record, { ...values, ...recordValues(caller, idempotency, null, 200) })] : []),
+  ]);
+  const { stored, rest } = splitKeyResults(results, idempotency);
+  return { stored, ids: (rest[0]!.results as { id: string }[]).map((e) => e.id), body: (rest[1]!.results[0] as { body: string }).body };
 }
