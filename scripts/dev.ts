@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createDashboardLink } from "./dashboard-link";
 import { replaceLocalKey } from "./keys";
 import { closeLocal, recordDevServer } from "./local";
 import { migrateAll } from "./shards";
@@ -13,7 +14,7 @@ const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...]
 
 Serves the API on http://127.0.0.1:$PORT (default 8787) with local D1, KV and Queues under .wrangler/state
 (or --persist-to), and prints a working local test key once the server answers. DEV_ACCOUNT names the account
-(default acct_local). The Worker's own log shows each request once; --verbose shows wrangler's output as it is (a
+(default acct_local), and a one-time sign-in link to the dashboard (/dashboard). The Worker's own log shows each request once; --verbose shows wrangler's output as it is (a
 second line per request, its bindings table on every reload, its own cron hint).`;
 
 const { values } = cli(USAGE, {
@@ -39,8 +40,9 @@ console.log("Local D1 migrations applied to every shard.");
 // Keys are stored hashed, so an old key cannot be shown again: each start mints a new local test key and revokes the
 // one the previous start printed.
 const key = await replaceLocalKey("dev", { accountId, mode: "test", ...target });
-await closeLocal(); // the local bindings this process opened for the key; wrangler dev opens its own
 const base = `http://127.0.0.1:${port}`;
+const dashboardLink = await createDashboardLink({ accountId, mode: "test", base, ...target });
+await closeLocal(); // the local bindings this process opened for the key and the link; wrangler dev opens its own
 
 /**
  * wrangler's output without what says nothing new (unless --verbose): its own line per request (the Worker logs each
@@ -74,6 +76,10 @@ Ready. Local test key for account ${accountId} (local KV only); paste these into
   export VATLY_API_KEY=${key}
   export VATLY_API_BASE=${base}
   curl -H "Authorization: Bearer $VATLY_API_KEY" $VATLY_API_BASE/v1/customers
+
+Dashboard: open this one-time sign-in link within 10 minutes (another: npm run dashboard:link -- --account ${accountId} --mode test):
+
+  ${dashboardLink}
 `);
       return;
     }
