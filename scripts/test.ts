@@ -8,8 +8,8 @@ import { cli } from "./wrangler";
 
 const USAGE = `Usage: npm test [-- --verbose] [<test file filter> ...]
 
-Builds the client (\`npm run client:build\`), runs \`npm run typecheck\`, the workerd suite (vitest.config.ts) and the
-Node suite (vitest.node.config.ts). Prints one line per test file, then each failing test: its full name, the
+Builds the client (\`npm run client:build\`), runs \`npm run typecheck\`, then the workerd suite (vitest.config.ts) and the
+Node suite (vitest.node.config.ts) side by side. Prints one line per test file, then each failing test: its full name, the
 assertion's message and the file:line of the assertion. The steps' own output goes to test-output/npm-test.log.
 Known runtime noise (workerd's logs of expected failures: unreachable hosts in delivery tests, Workflows stopped on
 purpose) is left out of that log unless --verbose is given; --verbose also shows the steps' output as it comes.
@@ -33,29 +33,33 @@ const logPath = resolve("test-output", "npm-test.log");
 mkdirSync("test-output", { recursive: true });
 writeFileSync(logPath, "");
 let hidden = 0;
-let partial = "";
-let inNoise = false;
 
-/** Appends a step's output to the log, line by line, leaving out known noise (and the stack under it) unless --verbose. */
-function log(text: string) {
-  if (verbose) process.stdout.write(text);
-  const lines = (partial + text.replace(ANSI, "")).split("\n");
-  partial = lines.pop()!;
-  const kept: string[] = [];
-  for (const line of lines) {
-    if (!verbose && (NOISE.some((n) => n.test(line)) || (inNoise && /^\s+at /.test(line)))) {
-      inNoise = true;
-      hidden++;
-      continue;
+/**
+ * A step's writer to the log, line by line, leaving out known noise (and the stack under it) unless --verbose. Steps
+ * that run side by side each have their own, and each line names its step: their lines interleave whole.
+ */
+function logger(prefix = "") {
+  let partial = "";
+  let inNoise = false;
+  return (text: string) => {
+    if (verbose) process.stdout.write(text);
+    const lines = (partial + text.replace(ANSI, "")).split("\n");
+    partial = lines.pop()!;
+    const kept: string[] = [];
+    for (const line of lines) {
+      if (!verbose && (NOISE.some((n) => n.test(line)) || (inNoise && /^\s+at /.test(line)))) {
+        inNoise = true;
+        hidden++;
+        continue;
+      }
+      inNoise = false;
+      kept.push(`${prefix}${line}\n`);
     }
-    inNoise = false;
-    kept.push(`${line}\n`);
-  }
-  writeFileSync(logPath, kept.join(""), { flag: "a" });
+    writeFileSync(logPath, kept.join(""), { flag: "a" });
+  };
 }
-
 /** Runs a command with its output going to the log; resolves with its exit code and output. No colour: it is a file. */
-function run(title: string, command: string, args: string[]): Promise<{ code: number; output: string }> {
+function run(title: string, command: string, args: string[], log = logger()): Promise<{ code: number; output: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   delete env.FORCE_COLOR; // vitest turns colour on for any FORCE_COLOR value, even 0
   log(`\n===== ${title}: ${command} ${args.join(" ")}\n`);
@@ -148,10 +152,12 @@ if (typecheck.code !== 0) {
     failures.push({ name: "typecheck", message: line.trim(), where: "" });
   }
 }
-for (const [name, config] of [["workerd", "vitest.config.ts"], ["node", "vitest.node.config.ts"]] as const) {
+/** One suite: its vitest run (JSON report beside the log), then its lines on the screen and its failures. */
+async function suite(name: "workerd" | "node", config: string) {
   const json = resolve("test-output", `${name}.json`);
   writeFileSync(json, "");
-  const result = await run(`${name} suite`, "vitest", ["run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${json}`, ...(filters.length ? ["--passWithNoTests", ...filters] : [])]);
+  const args = ["run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${json}`, ...(filters.length ? ["--passWithNoTests", ...filters] : [])];
+  const result = await run(`${name} suite`, "vitest", args, logger(`[${name}] `));
   let report: Report | undefined;
   try {
     report = JSON.parse(readFileSync(json, "utf8")) as Report;
@@ -172,6 +178,10 @@ for (const [name, config] of [["workerd", "vitest.config.ts"], ["node", "vitest.
     }
   }
 }
+
+// The two suites run side by side: the workerd one is mostly CPU, the Node one mostly waits on the processes it drives
+// (npm run dev, wrangler, a browser). Each prints its files' lines as it ends.
+await Promise.all([suite("workerd", "vitest.config.ts"), suite("node", "vitest.node.config.ts")]);
 if (transformer) await (await transformer).close();
 
 const seconds = Math.round((Date.now() - started) / 1000);
