@@ -24,7 +24,7 @@ export function writeResults(marker: string, lines: string[]) {
   try {
     previous = readFileSync(file, "utf8").replace(/^# Benchmark results\n+/, "");
   } catch {}
-  const other = previous.split(/(?=<!-- (?:default|move|notes|scale|search|shards) -->)/).filter((part) => part.trim() && !part.startsWith(marker) && part.startsWith("<!--"));
+  const other = previous.split(/(?=<!-- (?:dashboard|default|move|notes|scale|search|shards) -->)/).filter((part) => part.trim() && !part.startsWith(marker) && part.startsWith("<!--"));
   // Each section ends in exactly one newline, so that rewriting the file never grows the gaps between them.
   const sections = [`${marker}\n${lines.join("\n")}`, ...other].map((part) => `${part.trimEnd()}\n`).sort();
   writeFileSync(file, `# Benchmark results\n\n${sections.join("\n")}`);

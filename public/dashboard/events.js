@@ -7,6 +7,9 @@ const NAMES = ["customer.created", "customer.updated", "customer.deleted", "webh
 const STATES = ["pending", "delivered", "failed", "none"];
 const STATE_TEXT = { pending: "Pending", delivered: "Delivered", failed: "Failed", none: "No endpoint" };
 
+/** JSON as text, with bidirectional controls written as escapes: a right-to-left override in a value shows as \u202e. */
+const bidiSafe = (json) => json.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
 const State = ({ state }) => html`<span class=${`state ${state}`}>${STATE_TEXT[state] ?? state}</span>`;
 
 /** Each listed event's delivery state, read from its attempts (one call each, for the page shown). */
@@ -107,7 +110,7 @@ export function EventsPage({ params }) {
 }
 
 function Attempts({ attempts }) {
-  if (attempts.data.length === 0) return html`<p class="muted">No attempt yet.</p>`;
+  if (attempts.data.length === 0) return html`<p class="muted">No attempts recorded: none yet, or erased with the event's customer.</p>`;
   return html`<table>
     <caption class="sr-only">Delivery attempts, newest first</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">URL</th><th scope="col">Answer</th><th scope="col">Duration</th></tr></thead>
@@ -149,5 +152,5 @@ export function EventPage({ id }) {
       <h2>Attempts</h2>
       <${Attempts} attempts=${data.attempts} />
       <h2>Payload</h2>
-      <pre>${JSON.stringify(data.event, null, 2)}</pre>`}`;
+      <pre>${bidiSafe(JSON.stringify(data.event, null, 2))}</pre>`}`;
 }

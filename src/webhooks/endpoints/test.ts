@@ -28,7 +28,7 @@ export const describe: Described = {
   method: "post",
   operation: (d) => ({
     operationId: "testWebhookEndpoint",
-    summary: "Send a test event",
+    summary: "Trigger a test event",
     description: "Sends the endpoint a webhook.setup event now (its object: the endpoint), as creating it did. The event is listed, has attempts and can be resent like any other.",
     parameters: [d.id(ENDPOINT_ID), d.param("IdempotencyKey"), d.param("Bookmark")],
     responses: {
