@@ -42,3 +42,6 @@ export const query = (params) => {
   const text = search.toString();
   return text ? `?${text}` : "";
 };
+
+/** JSON as text, with bidirectional controls written as escapes: a right-to-left override in a value shows as \u202e. */
+export const bidiSafe = (json) => json.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);

@@ -1,7 +1,7 @@
 // Customers: the searchable list (#/customers) and one customer (#/customers/<id>): fields, metadata, its events,
 // edit under If-Match, delete after a typed confirmation.
 import { html, useEffect, useState } from "./preact-htm.js";
-import { api, get, pathOf, query, when } from "./api.js";
+import { api, bidiSafe, get, pathOf, query, when } from "./api.js";
 
 const PAGE = 20;
 const quote = (text) => `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
@@ -102,7 +102,7 @@ function metadataPatch(before, after) {
 }
 
 function EditForm({ loaded, onSaved, saved }) {
-  const [draft, setDraft] = useState({ email: loaded.customer.email, name: loaded.customer.name ?? "", metadata: JSON.stringify(loaded.customer.metadata ?? {}, null, 2) });
+  const [draft, setDraft] = useState({ email: loaded.customer.email, name: loaded.customer.name ?? "", metadata: bidiSafe(JSON.stringify(loaded.customer.metadata ?? {}, null, 2)) });
   const [status, setStatus] = useState(null);
   const field = (name) => (e) => setDraft({ ...draft, [name]: e.target.value });
   const save = async (e) => {

@@ -1,14 +1,11 @@
 // Events and their deliveries: the list filtered by state, type and dates with recover (#/events), and one event with
 // every attempt, its next retry and resend (#/events/<id>).
 import { html, useEffect, useState } from "./preact-htm.js";
-import { api, get, pathOf, query, when } from "./api.js";
+import { api, bidiSafe, get, pathOf, query, when } from "./api.js";
 
 const NAMES = ["customer.created", "customer.updated", "customer.deleted", "webhook.setup"];
 const STATES = ["pending", "delivered", "failed", "none"];
 const STATE_TEXT = { pending: "Pending", delivered: "Delivered", failed: "Failed", none: "No endpoint" };
-
-/** JSON as text, with bidirectional controls written as escapes: a right-to-left override in a value shows as \u202e. */
-const bidiSafe = (json) => json.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 const State = ({ state }) => html`<span class=${`state ${state}`}>${STATE_TEXT[state] ?? state}</span>`;
 
