@@ -4,18 +4,17 @@ import { fileURLToPath } from "node:url";
 import { fillPlaceholders } from "drizzle-orm";
 import { LINK_MS, newToken } from "../src/dashboard/session";
 import { insertQuery, insertValues } from "../src/dashboard/sessions.repository";
-import { ACCOUNT_ID, type Mode } from "../src/lib/api-keys";
+import type { Mode } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
-import { placeAccount } from "./keys";
+import { checkAccount, checkMode, placeAccount } from "./keys";
 import { closeLocal, devPort, openLocal } from "./local";
 import { execute, literal } from "./shards";
 import { cli, fail, targetFrom, targetOptions, type Target } from "./wrangler";
 
 /** Stores a new link for the account and mode; returns the link (base + /dashboard/#link=<token>). */
 export async function createDashboardLink({ accountId, mode, base, ...target }: { accountId: string; mode: Mode; base: string } & Target): Promise<string> {
-  if (!accountId) throw new Error("--account is required.");
-  if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
-  if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
+  checkAccount(accountId);
+  checkMode(mode);
   const token = newToken();
   const shard = await placeAccount(accountId, target);
   const params = fillPlaceholders(insertQuery.params, insertValues(await sha256Hex(token), "link", { accountId, testmode: mode === "test", shard, expiresAt: Date.now() + LINK_MS }));

@@ -89,15 +89,20 @@ export async function placeAccount(accountId: string, target: Target, requested?
   return existing ?? requested ?? placeByHash(accountId, shards);
 }
 
-/** The --account every key command takes: present, and a valid account id. */
-function checkAccount(accountId: string) {
+/** The --account every key command (and dashboard:link) takes: present, and a valid account id. */
+export function checkAccount(accountId: string) {
   if (!accountId) throw new Error("--account is required.");
   if (!ACCOUNT_ID.test(accountId)) throw new Error("--account must be 1 to 64 characters of A-Z a-z 0-9 _ -");
 }
 
+/** The --mode of key:create and dashboard:link. */
+export function checkMode(mode: string): asserts mode is Mode {
+  if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
+}
+
 export async function createKey({ accountId, mode, shard, madeBy = "key:create", ...target }: { accountId: string; mode: Mode; shard?: number; madeBy?: string } & Target): Promise<string> {
   checkAccount(accountId);
-  if (mode !== "test" && mode !== "live") throw new Error("--mode must be test or live");
+  checkMode(mode);
   const key = `${mode}_${Array.from({ length: 40 }, () => ALPHABET[randomInt(62)]).join("")}`;
   const hash = await sha256Hex(key);
   const placed = await placeAccount(accountId, target, shard);

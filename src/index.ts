@@ -96,9 +96,11 @@ async function serveApi(request: Request, env: Env, ctx: ExecutionContext): Prom
 // are static assets (public/dashboard), served without running the Worker.
 const dashboard = dashboardApi(serveApi);
 
+/** Whether a request is the dashboard's: its path, sliced from the runtime's normalised URL (as startRequest does). */
+const isDashboard = (url: string) => url.startsWith("/dashboard/api/", url.indexOf("/", url.indexOf("//") + 2));
+
 export default {
-  fetch: (request, env, ctx) =>
-    new URL(request.url).pathname.startsWith("/dashboard/api/") ? dashboard.fetch(request as unknown as ApiRequest, env, ctx) : serveApi(request, env, ctx),
+  fetch: (request, env, ctx) => (isDashboard(request.url) ? dashboard.fetch(request as unknown as ApiRequest, env, ctx) : serveApi(request, env, ctx)),
   // Background work: the Cron Triggers (clean-up, the delivery sweep) and the webhook delivery queue's consumer.
   scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller, env)),
   queue: (batch, env) => deliverBatch(batch, env),

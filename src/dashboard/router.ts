@@ -7,6 +7,7 @@ import { fail } from "../lib/errors";
 import { toErrorResponse } from "../pipeline/errors";
 import { finishResponse, startRequest } from "../pipeline/request";
 import { currentSession, requireSameOrigin, sessionCaller, signIn, signOut } from "./session";
+import { callerOf } from "./sessions.repository";
 
 type Api = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>;
 
@@ -23,7 +24,7 @@ function dashboardHeaders(response: Response): Response {
  * same handlers and answers. The request keeps its id, so both log lines name it.
  */
 const forward = (api: Api) => async (request: ApiRequest, env: Env, ctx: ExecutionContext) => {
-  const session = await sessionCaller(request, env);
+  const session = callerOf(await sessionCaller(request, env));
   const url = new URL(request.url);
   url.pathname = url.pathname.slice("/dashboard/api".length);
   const inner = new Request(url, request);

@@ -5,7 +5,7 @@
 import { json } from "itty-router";
 import type { ApiRequest, Caller, Env } from "../env";
 import { sha256Hex, toHex } from "../lib/crypto";
-import { fail, UNAUTHENTICATED } from "../lib/errors";
+import { fail, failValidation, UNAUTHENTICATED } from "../lib/errors";
 import { readBody } from "../pipeline/body";
 import { limitAddress, limitCaller } from "../pipeline/rate-limit";
 import { callerOf, deleteSession, exchangeLink, findSession, type Grant } from "./sessions.repository";
@@ -44,20 +44,21 @@ export function requireSameOrigin(request: ApiRequest, env: Env): void {
  * The signed-in caller, or a 401. A cookie that names no live session costs its address a token (as an unknown API
  * key does); a live one is counted against its account and mode by the route's limitCaller, as a key's requests are.
  */
-export async function sessionCaller(request: ApiRequest, env: Env): Promise<Caller & { expiresAt: number }> {
+export async function sessionCaller(request: ApiRequest, env: Env): Promise<Caller & { expiresAt: number; hash: string }> {
   const token = cookieOf(request);
-  const grant = token ? await findSession(env.DB, await sha256Hex(token), request.receivedAt) : undefined;
+  const hash = token ? await sha256Hex(token) : undefined;
+  const grant = hash ? await findSession(env.DB, hash, request.receivedAt) : undefined;
   if (!grant) {
     await limitAddress(request, env);
     fail(401, `${UNAUTHENTICATED} Open a new sign-in link (npm run dashboard:link).`);
   }
-  return { ...callerOf(grant), expiresAt: grant.expiresAt };
+  return { ...callerOf(grant), expiresAt: grant.expiresAt, hash: hash! };
 }
 
 /** The session's caller, counted against its account and mode (the session routes of this file). */
 async function countedSession(request: ApiRequest, env: Env) {
   const session = await sessionCaller(request, env);
-  request.caller = session;
+  request.caller = callerOf(session);
   await limitCaller(request, env);
   return session;
 }
@@ -70,7 +71,7 @@ export async function signIn(request: ApiRequest, env: Env): Promise<Response> {
   await limitAddress(request, env); // every attempt costs its address a token: links cannot be guessed at speed
   await readBody(request);
   const link = request.input?.link;
-  if (typeof link !== "string" || !TOKEN.test(link)) fail(422, "The given data was invalid.", { errors: { link: ["The link must be the token of a sign-in link."] } });
+  if (typeof link !== "string" || !TOKEN.test(link)) failValidation({ link: ["The link must be the token of a sign-in link."] });
   const session = newToken();
   const expiresAt = request.receivedAt + SESSION_MS;
   const grant = await exchangeLink(env.DB, await sha256Hex(link), await sha256Hex(session), expiresAt, request.receivedAt);
@@ -85,7 +86,6 @@ export async function currentSession(request: ApiRequest, env: Env): Promise<Res
 
 /** DELETE /dashboard/api/session: signs out; the cookie's session is deleted, so the cookie is refused from now on. */
 export async function signOut(request: ApiRequest, env: Env): Promise<Response> {
-  await countedSession(request, env);
-  await deleteSession(env.DB, await sha256Hex(cookieOf(request)!));
+  await deleteSession(env.DB, (await countedSession(request, env)).hash);
   return new Response(null, { status: 204, headers: { "Set-Cookie": setCookie(request, "", 0) } });
 }

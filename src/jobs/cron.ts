@@ -4,6 +4,7 @@ import { shardDatabase, shardsOf } from "../lib/shards";
 import { deleteExpiredSessions } from "../dashboard/sessions.repository";
 import { deleteExpiredIdempotencyKeys } from "../pipeline/idempotency.repository";
 import { claimOverdueEvents, deleteEventsBefore, endpointSecretsAfter, resealEndpoint } from "../webhooks/delivery.repository";
+import { enqueueDeliveries } from "../webhooks/events/event";
 import { encryptSecret, openSecret } from "../webhooks/secrets";
 
 const SWEEP_CRON = "*/5 * * * *";
@@ -38,7 +39,7 @@ export const sweepUndelivered = (env: Env, now = Date.now(), budgetMs = SWEEP_BU
     let count = 0;
     for (;;) {
       const due = await claimOverdueEvents(db, now - SWEEP_GRACE_MS, now, SWEEP_PAGE);
-      for (let i = 0; i < due.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(due.slice(i, i + 100).map((e) => ({ body: { ...e, shard } })));
+      await enqueueDeliveries(env, due.map((e) => ({ ...e, shard })));
       count += due.length;
       if (due.length < SWEEP_PAGE || Date.now() >= deadline) return count;
     }

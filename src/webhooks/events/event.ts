@@ -1,7 +1,7 @@
 // The WebhookEvent object, and handing a committed event to the delivery queue. Its routes: list.ts, retrieve.ts.
 import * as v from "valibot";
 import { CUSTOMER_EXAMPLE } from "../../lib/examples";
-import type { Caller, Env } from "../../env";
+import type { Caller, DeliveryMessage, Env } from "../../env";
 import { EVENT_ID, isoSeconds, IsoSecondsSchema, newId } from "../../lib/ids";
 import { link, LinkSchema } from "../../lib/links";
 import { listSchema } from "../../lib/pagination";
@@ -52,6 +52,19 @@ export function deliverLater(env: Env, ctx: ExecutionContext, caller: Caller, ev
       console.error(JSON.stringify({ level: "error", event: "webhook_enqueue_failed", eventId, error: String(err) }));
     }),
   );
+}
+
+/** Hands deliveries to the queue, as many sends as its 100-message batch limit needs (the sweep, recover). */
+export async function enqueueDeliveries(env: Env, messages: DeliveryMessage[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body })));
+}
+
+/** deliverLater for many events at once (recover); a lost send is found by the sweep. */
+export function deliverAllLater(env: Env, ctx: ExecutionContext, caller: Caller, eventIds: string[]): void {
+  const messages = eventIds.map((eventId) => ({ eventId, accountId: caller.accountId, testmode: caller.testmode, shard: caller.shard }));
+  ctx.waitUntil(enqueueDeliveries(env, messages).catch((err: unknown) => {
+    console.error(JSON.stringify({ level: "error", event: "webhook_enqueue_failed", events: eventIds.length, error: String(err) }));
+  }));
 }
 
 // Response schemas, for the OpenAPI document and the tests.

@@ -10,7 +10,7 @@ import type { Described } from "../../lib/describe";
 import { MAX_BODY_BYTES } from "../../pipeline/body";
 import { replayStored } from "../../pipeline/idempotency";
 import { findEndpoint } from "../endpoints/repository";
-import { timeSchema } from "./event";
+import { deliverAllLater, timeSchema } from "./event";
 import { previewRecovery, RECOVER_MAX, recoverEvents, type Recovery } from "./repository";
 
 export const RecoverBody = v.object({
@@ -48,11 +48,7 @@ export async function recoverEventsHandler(request: RouteRequest, env: Env, ctx:
   const outcome = await recoverEvents(request.db, caller, recovery, idempotency, Date.now());
   const replay = replayStored(outcome.stored, idempotency);
   if (replay) return replay;
-  // Each one to the delivery queue now (100 a send); a send lost here is found by the sweep, as for any event.
-  const messages = outcome.ids.map((eventId) => ({ body: { eventId, accountId: caller.accountId, testmode: caller.testmode, shard: caller.shard } }));
-  ctx.waitUntil((async () => {
-    for (let i = 0; i < messages.length; i += 100) await env.WEBHOOK_QUEUE.sendBatch(messages.slice(i, i + 100));
-  })().catch((err: unknown) => console.error(JSON.stringify({ level: "error", event: "webhook_enqueue_failed", recovered: messages.length, error: String(err) }))));
+  deliverAllLater(env, ctx, caller, outcome.ids);
   return new Response(outcome.body, { headers: { "Content-Type": "application/json; charset=utf-8" } });
 }
 
