@@ -6,9 +6,9 @@ CREATE TABLE `customers` (
 	`metadata` text NOT NULL,
 	`created_at` text NOT NULL
 );
---> statement-breakpoint
-CREATE INDEX `customers_scope_id` ON `customers` (`account_id`,`testmode`,`id`);--> statement-breakpoint
-CREATE UNIQUE INDEX `customers_scope_email` ON `customers` (`account_id`,`testmode`,lower("email"));--> statement-breakpoint
+
+CREATE INDEX `customers_scope_id` ON `customers` (`account_id`,`testmode`,`id`);
+CREATE UNIQUE INDEX `customers_scope_email` ON `customers` (`account_id`,`testmode`,lower("email"));
 CREATE TABLE `idempotency_keys` (
 	`account_id` text NOT NULL,
 	`testmode` integer NOT NULL,
@@ -19,5 +19,5 @@ CREATE TABLE `idempotency_keys` (
 	`created_at` integer NOT NULL,
 	PRIMARY KEY(`account_id`, `testmode`, `key`)
 );
---> statement-breakpoint
+
 CREATE INDEX `idempotency_keys_created_at` ON `idempotency_keys` (`created_at`);

@@ -8,7 +8,7 @@ CREATE TABLE `webhook_attempts` (
 	`duration_ms` integer NOT NULL,
 	PRIMARY KEY(`event_id`, `attempt`)
 );
---> statement-breakpoint
+
 CREATE TABLE `webhook_endpoints` (
 	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,
@@ -19,8 +19,8 @@ CREATE TABLE `webhook_endpoints` (
 	`previous_secret_until` integer,
 	`created_at` text NOT NULL
 );
---> statement-breakpoint
-CREATE UNIQUE INDEX `webhook_endpoints_scope` ON `webhook_endpoints` (`account_id`,`testmode`);--> statement-breakpoint
+
+CREATE UNIQUE INDEX `webhook_endpoints_scope` ON `webhook_endpoints` (`account_id`,`testmode`);
 CREATE TABLE `webhook_events` (
 	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,
@@ -33,9 +33,9 @@ CREATE TABLE `webhook_events` (
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`next_attempt_at` integer NOT NULL
 );
---> statement-breakpoint
-CREATE INDEX `webhook_events_scope_id` ON `webhook_events` (`account_id`,`testmode`,`id`);--> statement-breakpoint
-CREATE INDEX `webhook_events_scope_name_id` ON `webhook_events` (`account_id`,`testmode`,`event_name`,`id`);--> statement-breakpoint
-CREATE INDEX `webhook_events_entity` ON `webhook_events` (`account_id`,`testmode`,`entity_id`);--> statement-breakpoint
-CREATE INDEX `webhook_events_created_at` ON `webhook_events` (`created_at`);--> statement-breakpoint
+
+CREATE INDEX `webhook_events_scope_id` ON `webhook_events` (`account_id`,`testmode`,`id`);
+CREATE INDEX `webhook_events_scope_name_id` ON `webhook_events` (`account_id`,`testmode`,`event_name`,`id`);
+CREATE INDEX `webhook_events_entity` ON `webhook_events` (`account_id`,`testmode`,`entity_id`);
+CREATE INDEX `webhook_events_created_at` ON `webhook_events` (`created_at`);
 CREATE INDEX `webhook_events_due` ON `webhook_events` (`delivery`,`next_attempt_at`);

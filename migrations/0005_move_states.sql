@@ -1,190 +1,183 @@
-ALTER TABLE `account_moves` ADD `source_shard` integer;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `move_id` text DEFAULT '' NOT NULL;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `owner` text DEFAULT '' NOT NULL;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `heartbeat_at` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `lease_until` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `verified_seq` integer;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `repaired` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `copied_at` integer;--> statement-breakpoint
-ALTER TABLE `account_moves` ADD `prior_state` text;--> statement-breakpoint
--- What a shard does with writes to an account it has a move record for (src/moves/, README "Moving an account"):
--- `refuse_write` (inserts, updates) and `refuse_delete` abort the statement with ACCOUNT_MOVED, which the Worker turns
--- into a forward or a 503; `log` records the change for the move's catch-up. A cutover refuses writes only while its
--- lease runs: once lease_until is past, the source is writable again (and logs), with no Workflow needed to end it.
+ALTER TABLE `account_moves` ADD `source_shard` integer;
+ALTER TABLE `account_moves` ADD `move_id` text DEFAULT '' NOT NULL;
+ALTER TABLE `account_moves` ADD `owner` text DEFAULT '' NOT NULL;
+ALTER TABLE `account_moves` ADD `heartbeat_at` integer DEFAULT 0 NOT NULL;
+ALTER TABLE `account_moves` ADD `lease_until` integer DEFAULT 0 NOT NULL;
+ALTER TABLE `account_moves` ADD `verified_seq` integer;
+ALTER TABLE `account_moves` ADD `repaired` integer DEFAULT 0 NOT NULL;
+ALTER TABLE `account_moves` ADD `copied_at` integer;
+ALTER TABLE `account_moves` ADD `prior_state` text;
+
 CREATE VIEW `account_move_rules` AS SELECT `account_id`,
   `state` IN ('moved', 'incoming') OR (`state` = 'cutover' AND `lease_until` > unixepoch('subsec') * 1000) AS `refuse_write`,
   `state` = 'incoming' OR (`state` = 'cutover' AND `lease_until` > unixepoch('subsec') * 1000) AS `refuse_delete`,
   `state` = 'copying' OR (`state` = 'cutover' AND `lease_until` <= unixepoch('subsec') * 1000) AS `log`
 FROM `account_moves`;
---> statement-breakpoint
+
 DROP TRIGGER `move_customers_insert`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_customers_insert` BEFORE INSERT ON `customers`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'customers', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_customers_update`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_customers_update` BEFORE UPDATE ON `customers`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'customers', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_customers_delete`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_customers_delete` BEFORE DELETE ON `customers`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = OLD.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `refuse_delete`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT OLD.account_id, 'customers', json_array(OLD.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_customer_tombstones_insert`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_customer_tombstones_insert` BEFORE INSERT ON `customer_tombstones`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'customer_tombstones', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_customer_tombstones_update`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_customer_tombstones_update` BEFORE UPDATE ON `customer_tombstones`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'customer_tombstones', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_customer_tombstones_delete`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_customer_tombstones_delete` BEFORE DELETE ON `customer_tombstones`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = OLD.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `refuse_delete`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT OLD.account_id, 'customer_tombstones', json_array(OLD.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_idempotency_keys_insert`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_idempotency_keys_insert` BEFORE INSERT ON `idempotency_keys`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'idempotency_keys', json_array(NEW.testmode, NEW.key) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_idempotency_keys_update`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_idempotency_keys_update` BEFORE UPDATE ON `idempotency_keys`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'idempotency_keys', json_array(NEW.testmode, NEW.key) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_idempotency_keys_delete`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_idempotency_keys_delete` BEFORE DELETE ON `idempotency_keys`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = OLD.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `refuse_delete`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT OLD.account_id, 'idempotency_keys', json_array(OLD.testmode, OLD.key) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_endpoints_insert`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_endpoints_insert` BEFORE INSERT ON `webhook_endpoints`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'webhook_endpoints', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_endpoints_update`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_endpoints_update` BEFORE UPDATE ON `webhook_endpoints`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'webhook_endpoints', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_endpoints_delete`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_endpoints_delete` BEFORE DELETE ON `webhook_endpoints`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = OLD.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `refuse_delete`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT OLD.account_id, 'webhook_endpoints', json_array(OLD.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_events_insert`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_events_insert` BEFORE INSERT ON `webhook_events`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'webhook_events', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_events_update`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_events_update` BEFORE UPDATE ON `webhook_events`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT NEW.account_id, 'webhook_events', json_array(NEW.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = NEW.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_events_delete`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_events_delete` BEFORE DELETE ON `webhook_events`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = OLD.account_id)
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `refuse_delete`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT OLD.account_id, 'webhook_events', json_array(OLD.id) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = OLD.account_id AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_attempts_insert`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_attempts_insert` BEFORE INSERT ON `webhook_attempts`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = NEW.event_id))
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = NEW.event_id) AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT (SELECT account_id FROM webhook_events WHERE id = NEW.event_id), 'webhook_attempts', json_array(NEW.event_id, NEW.attempt) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = NEW.event_id) AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_attempts_update`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_attempts_update` BEFORE UPDATE ON `webhook_attempts`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = NEW.event_id))
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = NEW.event_id) AND `refuse_write`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT (SELECT account_id FROM webhook_events WHERE id = NEW.event_id), 'webhook_attempts', json_array(NEW.event_id, NEW.attempt) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = NEW.event_id) AND `log`);
 END;
---> statement-breakpoint
+
 DROP TRIGGER `move_webhook_attempts_delete`;
---> statement-breakpoint
+
 CREATE TRIGGER `move_webhook_attempts_delete` BEFORE DELETE ON `webhook_attempts`
 WHEN EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = OLD.event_id))
 BEGIN
   SELECT RAISE(ABORT, 'ACCOUNT_MOVED') WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = OLD.event_id) AND `refuse_delete`);
   INSERT INTO `account_changes` (`account_id`, `table_name`, `pk`) SELECT (SELECT account_id FROM webhook_events WHERE id = OLD.event_id), 'webhook_attempts', json_array(OLD.event_id, OLD.attempt) WHERE EXISTS (SELECT 1 FROM `account_move_rules` WHERE `account_id` = (SELECT account_id FROM webhook_events WHERE id = OLD.event_id) AND `log`);
 END;
---> statement-breakpoint
--- The fence of a move's own writes: every batch a move sends to a shard opens with an INSERT into this view, which
--- aborts with MOVE_FENCED unless the shard's record names the caller as the move's owner (a Workflow instance taken
--- over, or a cancelled move, can no longer write). On a target it turns `incoming` into `filling` for that batch, so
--- the move's writes pass the triggers that refuse the API's; the batch's last statement turns it back.
+
 CREATE VIEW `account_move_fence` AS SELECT `account_id`, `owner` FROM `account_moves`;
---> statement-breakpoint
+
 CREATE TRIGGER `account_move_fence_check` INSTEAD OF INSERT ON `account_move_fence`
 BEGIN
   SELECT RAISE(ABORT, 'MOVE_FENCED') WHERE NOT EXISTS (SELECT 1 FROM `account_moves` WHERE `account_id` = NEW.account_id AND `owner` = NEW.owner);

@@ -6,7 +6,7 @@ CREATE TABLE `customer_metadata` (
 	`customer_id` text NOT NULL,
 	PRIMARY KEY(`account_id`, `testmode`, `key`, `value`, `customer_id`)
 );
---> statement-breakpoint
+
 CREATE TABLE `customer_trigram_counts` (
 	`account_id` text NOT NULL,
 	`testmode` integer NOT NULL,
@@ -15,7 +15,7 @@ CREATE TABLE `customer_trigram_counts` (
 	`n` integer NOT NULL,
 	PRIMARY KEY(`account_id`, `testmode`, `field`, `trigram`)
 );
---> statement-breakpoint
+
 CREATE TABLE `customer_trigrams` (
 	`account_id` text NOT NULL,
 	`testmode` integer NOT NULL,
@@ -24,19 +24,17 @@ CREATE TABLE `customer_trigrams` (
 	`customer_id` text NOT NULL,
 	PRIMARY KEY(`account_id`, `testmode`, `field`, `trigram`, `customer_id`)
 );
---> statement-breakpoint
+
 CREATE TABLE `search_positions` (
 	`n` integer PRIMARY KEY NOT NULL
 );
---> statement-breakpoint
-CREATE INDEX `customers_scope_name` ON `customers` (`account_id`,`testmode`,`name`);--> statement-breakpoint
-CREATE INDEX `customers_scope_created_at` ON `customers` (`account_id`,`testmode`,`created_at`);--> statement-breakpoint
--- The search indexes are the customers table's own business: its triggers write them in the batch of every write and
--- remove them with the customer (an erasure leaves nothing, counts included), so no code path can forget them and a
--- search sees every write before it. A trigram is taken of the lower-case text at each position (search_positions).
+
+CREATE INDEX `customers_scope_name` ON `customers` (`account_id`,`testmode`,`name`);
+CREATE INDEX `customers_scope_created_at` ON `customers` (`account_id`,`testmode`,`created_at`);
+
 INSERT INTO `search_positions` (`n`) SELECT value FROM json_each((SELECT json_group_array(x) FROM (
   SELECT a.value * 20 + b.value + 1 AS x FROM json_each('[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]') a, json_each('[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]') b)));
---> statement-breakpoint
+
 CREATE TRIGGER `search_customers_insert` AFTER INSERT ON `customers`
 BEGIN
   INSERT OR IGNORE INTO `customer_trigrams` (`account_id`, `testmode`, `field`, `trigram`, `customer_id`)
@@ -52,8 +50,7 @@ BEGIN
   INSERT OR IGNORE INTO `customer_metadata` (`account_id`, `testmode`, `key`, `value`, `customer_id`)
     SELECT NEW.account_id, NEW.testmode, `key`, `value`, NEW.id FROM json_each(NEW.metadata) WHERE `type` = 'text';
 END;
---> statement-breakpoint
--- An update re-indexes only what it changed: each field has its own trigger.
+
 CREATE TRIGGER `search_customers_update_email` AFTER UPDATE OF `email` ON `customers` WHEN OLD.email IS NOT NEW.email
 BEGIN
   DELETE FROM `customer_trigrams` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'email' AND `customer_id` = OLD.id AND `trigram` IN (SELECT substr(lower(OLD.email), n, 3) FROM `search_positions` WHERE n <= length(OLD.email) - 2);
@@ -65,7 +62,7 @@ BEGIN
     SELECT NEW.account_id, NEW.testmode, 'email', t, 1 FROM (SELECT DISTINCT substr(lower(NEW.email), n, 3) AS t FROM `search_positions` WHERE n <= length(NEW.email) - 2) WHERE 1
     ON CONFLICT (`account_id`, `testmode`, `field`, `trigram`) DO UPDATE SET `n` = `n` + 1;
 END;
---> statement-breakpoint
+
 CREATE TRIGGER `search_customers_update_name` AFTER UPDATE OF `name` ON `customers` WHEN OLD.name IS NOT NEW.name
 BEGIN
   DELETE FROM `customer_trigrams` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'name' AND `customer_id` = OLD.id AND `trigram` IN (SELECT substr(lower(OLD.name), n, 3) FROM `search_positions` WHERE n <= length(OLD.name) - 2);
@@ -77,7 +74,7 @@ BEGIN
     SELECT NEW.account_id, NEW.testmode, 'name', t, 1 FROM (SELECT DISTINCT substr(lower(NEW.name), n, 3) AS t FROM `search_positions` WHERE n <= length(NEW.name) - 2) WHERE 1
     ON CONFLICT (`account_id`, `testmode`, `field`, `trigram`) DO UPDATE SET `n` = `n` + 1;
 END;
---> statement-breakpoint
+
 CREATE TRIGGER `search_customers_update_metadata` AFTER UPDATE OF `metadata` ON `customers` WHEN OLD.metadata IS NOT NEW.metadata
 BEGIN
   DELETE FROM `customer_metadata` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `customer_id` = OLD.id
@@ -85,7 +82,7 @@ BEGIN
   INSERT OR IGNORE INTO `customer_metadata` (`account_id`, `testmode`, `key`, `value`, `customer_id`)
     SELECT NEW.account_id, NEW.testmode, `key`, `value`, NEW.id FROM json_each(NEW.metadata) WHERE `type` = 'text';
 END;
---> statement-breakpoint
+
 CREATE TRIGGER `search_customers_delete` AFTER DELETE ON `customers`
 BEGIN
   DELETE FROM `customer_trigrams` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `field` = 'email' AND `customer_id` = OLD.id AND `trigram` IN (SELECT substr(lower(OLD.email), n, 3) FROM `search_positions` WHERE n <= length(OLD.email) - 2);
@@ -97,16 +94,15 @@ BEGIN
   DELETE FROM `customer_metadata` WHERE `account_id` = OLD.account_id AND `testmode` = OLD.testmode AND `customer_id` = OLD.id
     AND (`key`, `value`) IN (SELECT `key`, `value` FROM json_each(OLD.metadata));
 END;
---> statement-breakpoint
--- The customers that exist already.
+
 INSERT OR IGNORE INTO `customer_trigrams` (`account_id`, `testmode`, `field`, `trigram`, `customer_id`)
   SELECT c.account_id, c.testmode, 'email', substr(lower(c.email), n, 3), c.id FROM `customers` c JOIN `search_positions` ON n <= length(c.email) - 2;
---> statement-breakpoint
+
 INSERT OR IGNORE INTO `customer_trigrams` (`account_id`, `testmode`, `field`, `trigram`, `customer_id`)
   SELECT c.account_id, c.testmode, 'name', substr(lower(c.name), n, 3), c.id FROM `customers` c JOIN `search_positions` ON n <= length(c.name) - 2;
---> statement-breakpoint
+
 INSERT INTO `customer_trigram_counts` (`account_id`, `testmode`, `field`, `trigram`, `n`)
   SELECT `account_id`, `testmode`, `field`, `trigram`, count(*) FROM `customer_trigrams` GROUP BY `account_id`, `testmode`, `field`, `trigram`;
---> statement-breakpoint
+
 INSERT OR IGNORE INTO `customer_metadata` (`account_id`, `testmode`, `key`, `value`, `customer_id`)
   SELECT c.account_id, c.testmode, m.key, m.value, c.id FROM `customers` c, json_each(c.metadata) m WHERE m.type = 'text';

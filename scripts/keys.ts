@@ -130,12 +130,14 @@ async function revokeHash(hash: string, stored: StoredKey, target: Target): Prom
   return revoked;
 }
 
-export async function revokeKey(key: string, target: Target): Promise<StoredKey> {
+/** Revokes a key; one revoked already is left as it is (its first revocation time stands), `already` says so. */
+export async function revokeKey(key: string, target: Target): Promise<StoredKey & { already: boolean }> {
   if (!API_KEY.test(key)) throw new Error("The key must look like live_... or test_... (as key:create printed it).");
   const hash = await sha256Hex(key);
   const stored = await readStored(KEY_PREFIX + hash, target);
   if (!stored) throw new Error("No such key.");
-  return revokeHash(hash, stored, target);
+  if (stored.revokedAt) return { ...stored, already: true };
+  return { ...(await revokeHash(hash, stored, target)), already: false };
 }
 
 const TOOL_NAMES = { dev: "npm run dev", trigger: "webhooks:trigger" } as const;
@@ -195,6 +197,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       if (positionals.length !== 1) throw new Error("key:revoke takes the key to revoke (--help shows the usage).");
       // `-`: the key from standard input, so it stays out of shell history and process lists.
       const stored = await revokeKey(positionals[0] === "-" ? readFileSync(0, "utf8").trim() : positionals[0]!, target);
+      if (stored.already) {
+        console.log(`The ${stored.mode} key of account ${stored.accountId} was already revoked at ${stored.revokedAt}; nothing changed.`);
+        await closeLocal();
+        process.exit(0);
+      }
       // What the Worker may still hold: KV's edge cache of the record (cacheTtl 60 s, src/pipeline/auth.ts) and the
       // isolate's own (API_KEY_CACHE_SECONDS of wrangler.toml's top level, default 60).
       const isolate = Number(/^API_KEY_CACHE_SECONDS\s*=\s*"(\d+)"/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? 60);

@@ -67,6 +67,9 @@ export function explain(message: string): string {
   if (/not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]|non-interactive/i.test(message)) {
     return "Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then run this again.";
   }
+  if (/no such table/i.test(message) && /remote|Cloudflare API|Cloudflare's API/.test(message)) {
+    return `${message.split("\n")[0]!.replace(/:$/, "")}: the remote shard has no tables yet: run npm run db:migrate -- --remote (with the same --env), then this again.`;
+  }
   if (/no such table/i.test(message)) return "The local state has no tables yet: start `npm run dev` once (it applies the migrations), or pass the --persist-to it uses.";
   return message;
 }

@@ -54,7 +54,7 @@ describe("db:export and db:restore", () => {
     expect(restored.status, restored.stderr).toBe(0);
     const again = spawnSync(TSX, ["scripts/backup.ts", "restore", "--shard", "0", "--input", file, "--persist-to", target], { encoding: "utf8" });
     expect(again.status).toBe(1);
-    expect(again.stderr).toMatch(/^DB is not empty: restore into a shard with the migrations applied and no rows\.\n$/);
+    expect(again.stderr).toMatch(/^db:restore of the local DB: DB is not empty: restore into a shard with the migrations applied and no rows\.\n$/);
 
     const tables = rows(source, ["SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'customer_search%' AND name NOT IN ('d1_migrations', 'search_scopes') ORDER BY name"])[0]!.map((r) => String(r.name));
     expect(tables).toEqual(expect.arrayContaining(["customers", "customer_tombstones", "webhook_events", "idempotency_keys", "account_moves"]));
