@@ -35,6 +35,8 @@ export interface IdempotentWrite {
  */
 export interface RequestDatabase extends Pick<D1Database, "prepare" | "batch"> {
   getBookmark(): string | null;
+  /** Round trips and D1's rows read and written so far (db/query.ts, D1Usage). */
+  readonly usage?: { calls: number; rowsRead: number; rowsWritten: number };
 }
 
 /** A request as the router's stages fill it in, in order. */

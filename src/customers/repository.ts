@@ -42,7 +42,7 @@ const customerJson = sql<string>`json_object(
 const etagHeader = sql<string>`json_object('ETag', '"' || ${customers.etag} || '"')`;
 
 /** The idempotency record of a write whose answer is the customer as it is now (a create or an update). */
-const recordCustomerAnswer = (status: number, headers: SQL<string>) =>
+const recordCustomerAnswer = (status: number, headers: SQL<string>, orWhen?: SQL) =>
   build.insert(idempotencyKeys).select(
     build.select({
       accountId: customers.accountId,
@@ -56,8 +56,9 @@ const recordCustomerAnswer = (status: number, headers: SQL<string>) =>
       createdAt: sql<number>`${p("createdAt")}`.as("created_at"),
     })
       .from(customers)
-      // The fresh ETag of this very write: the record exists exactly when the write applied.
-      .where(and(isCustomer, eq(customers.etag, p("etag")))),
+      // The fresh ETag of this very write: the record exists exactly when the write applied (or, for an update that
+      // changes nothing, when it was accepted as such).
+      .where(and(isCustomer, orWhen ? sql`(${customers.etag} = ${p("etag")} OR ${orWhen})` : eq(customers.etag, p("etag")))),
   ).toSQL();
 
 // The answer of a metadata merge, inside the UPDATE: keys named with a string are set, keys named with null removed.
@@ -65,6 +66,12 @@ const mergedMetadata = sql`CASE ${p("metadataMode")}
   WHEN 'keep' THEN ${customers.metadata}
   WHEN 'clear' THEN '{}'
   ELSE json_patch(${customers.metadata}, ${p("metadataPatch")}) END`;
+
+// An update whose every value is the one the customer holds already: no write, no new ETag, no event (as Stripe
+// sends none), answered with the customer as it is. Compared in SQL, in the write's own statements.
+const unchanged = sql`(iif(${p("setEmail")}, ${p("email")}, ${customers.email}) IS ${customers.email}
+  AND iif(${p("setName")}, ${p("name")}, ${customers.name}) IS ${customers.name}
+  AND json(${mergedMetadata}) = json(${customers.metadata}))`;
 
 const pages = pageQueries(customers.id, (cursor, order, filter) =>
   select().where(and(inScope, cursor, filter === "byEmail" ? emailIs : undefined)).orderBy(order).limit(p("limit")).toSQL(), ["byEmail"]);
@@ -94,7 +101,7 @@ const queries = {
   // Its customer.created event, body rendered by the Worker, under the same condition.
   insertCreatedEvent: build.insert(webhookEvents).select(build.select(eventColumns(sql<string>`${p("body")}`)).from(sql`(SELECT 1)`).where(keyUnused)).toSQL(),
   recordCreated: recordCustomerAnswer(201, sql<string>`json_object('Location', ${p("base")} || '/v1/customers/' || ${customers.id}, 'ETag', '"' || ${customers.etag} || '"')`),
-  recordUpdated: recordCustomerAnswer(200, etagHeader),
+  recordUpdated: recordCustomerAnswer(200, etagHeader, and(unchanged, etagMatches, keyUnused)),
   updateCustomer: build.update(customers).set({
     email: sql`iif(${p("setEmail")}, ${p("email")}, ${customers.email})`,
     name: sql`iif(${p("setName")}, ${p("name")}, ${customers.name})`,
@@ -102,11 +109,13 @@ const queries = {
     etag: sql`${p("etag")}`,
   })
     // The 50-key limit holds for the merged result, checked in the same statement: concurrent merges cannot exceed it.
-    .where(and(isCustomer, etagMatches, sql`(SELECT count(*) FROM json_each(${mergedMetadata})) <= ${MAX_METADATA_KEYS}`, keyUnused))
+    .where(and(isCustomer, etagMatches, sql`NOT ${unchanged}`, sql`(SELECT count(*) FROM json_each(${mergedMetadata})) <= ${MAX_METADATA_KEYS}`, keyUnused))
     .returning(columns)
     .toSQL(),
   // Read in the write's batch, before the write: if it changes nothing, whether the customer existed and its ETag say why.
   diagnose: build.select({ etag: customers.etag }).from(customers).where(isCustomer).toSQL(),
+  // An update's, which also says whether the customer holds every value already (then it is the answer).
+  diagnoseUpdate: build.select({ ...columns, unchanged: sql<number>`${unchanged}`.as("unchanged") }).from(customers).where(isCustomer).toSQL(),
   // Erasure: the tombstone keeps id, account, mode and times; the row with email, name and metadata is deleted.
   insertTombstone: build.insert(customerTombstones).select(
     build.select({
@@ -232,7 +241,7 @@ export async function updateCustomer(
   const record = ctx.idempotency;
   const results = await db.batch([
     ...keyStatements(db, caller, record),
-    bind(db, queries.diagnose, values),
+    bind(db, queries.diagnoseUpdate, values),
     bind(db, queries.updateCustomer, values),
     ...(record ? [bind(db, queries.recordUpdated, { ...values, ...record })] : []),
     bind(db, queries.insertUpdatedEvent, values),
@@ -242,7 +251,10 @@ export async function updateCustomer(
   if (stored) return { stored };
   const row = rest[1]!.results[0] as StoredCustomer | undefined;
   if (row) return { ok: toRow(row), deliver: shouldDeliver(results) };
-  return { failed: whyUnchanged(rest[0]!.results[0] as { etag: string } | undefined, ifMatch, "too_many_keys") };
+  const before = rest[0]!.results[0] as (StoredCustomer & { unchanged: number }) | undefined;
+  const failed = whyUnchanged(before, ifMatch, "too_many_keys");
+  if (failed === "too_many_keys" && before?.unchanged) return { ok: toRow(before), deliver: false };
+  return { failed };
 }
 
 function whyUnchanged(before: { etag: string } | undefined, ifMatch: string[] | null, otherwise: "too_many_keys" | "not_found") {

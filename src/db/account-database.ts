@@ -12,7 +12,7 @@
 import { StatusError } from "itty-router";
 import type { Env } from "../env";
 import { shardDatabase } from "../lib/shards";
-import type { Database } from "./query";
+import { meter, type D1Usage, type Database } from "./query";
 
 const MOVE = "SELECT state, target_shard, source_shard, move_id FROM account_moves WHERE account_id = ?";
 /** Where accounts went, as this isolate has learnt from the shards it asked (accountId → shard). */
@@ -57,6 +57,8 @@ export const CUTOVER_RETRY_SECONDS = 1;
 export class AccountDatabase implements Database {
   private session: D1DatabaseSession | D1Database;
   private latestBookmark: string | null = null;
+  /** Every round trip this database made, forwards included (the request's log line shows it). */
+  readonly usage: D1Usage = { calls: 0, rowsRead: 0, rowsWritten: 0 };
 
   /**
    * `constraint`: the D1 session of a request (`first-primary` for writes, a bookmark or `first-unconstrained` for
@@ -87,7 +89,11 @@ export class AccountDatabase implements Database {
       let move: Move | undefined;
       try {
         const prepared = [session.prepare(MOVE).bind(this.accountId), ...own.map((s) => session.prepare(s.sql).bind(...s.params))];
-        const results = await session.batch<T>(prepared);
+        const results = await session.batch<T>(prepared).catch((err: unknown) => {
+          this.usage.calls++;
+          throw err;
+        });
+        meter(this.usage, results);
         if ("getBookmark" in session) this.latestBookmark = session.getBookmark();
         move = results[0]!.results[0] as Move | undefined;
         if (forwardOf(move) === null) return results.slice(1);
@@ -100,6 +106,7 @@ export class AccountDatabase implements Database {
           continue;
         }
         if (!isMoved(err)) throw err;
+        this.usage.calls++;
         move = (await shardDatabase(this.env, this.shard).prepare(MOVE).bind(this.accountId).first<Move>()) ?? undefined;
         if (move?.state === "cutover") throw busy();
         if (forwardOf(move) === null) continue; // the cutover's lease ended (or was given back) meanwhile: try again here
@@ -112,6 +119,7 @@ export class AccountDatabase implements Database {
         const [a, b] = [move!, visited.get(next)];
         const target = a.state === "moved" ? next : b?.state === "moved" ? this.shard : null;
         if (target === null || a.move_id !== b?.move_id) throw busy();
+        this.usage.calls++;
         await shardDatabase(this.env, target).prepare("DELETE FROM account_moves WHERE account_id = ? AND move_id = ? AND state = 'incoming'").bind(this.accountId, a.move_id).run();
         visited.clear();
         this.goTo(target);

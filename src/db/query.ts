@@ -10,6 +10,18 @@ import type { PageQuery } from "../lib/pagination";
 /** What repositories run their queries on: a request's D1 session, or the database itself (cron, queue consumer). */
 export type Database = Pick<D1Database, "prepare" | "batch">;
 
+/** What a request's D1 session cost: round trips (a batch is one) and D1's own `rows_read` / `rows_written`. */
+export interface D1Usage { calls: number; rowsRead: number; rowsWritten: number }
+
+/** Adds one round trip's results to a usage record. */
+export function meter(usage: D1Usage, results: readonly { meta?: { rows_read?: number; rows_written?: number } }[]) {
+  usage.calls++;
+  for (const r of results) {
+    usage.rowsRead += r.meta?.rows_read ?? 0;
+    usage.rowsWritten += r.meta?.rows_written ?? 0;
+  }
+}
+
 /** What scopes a row: the account and the mode. */
 export type Scope = Pick<Caller, "accountId" | "testmode">;
 

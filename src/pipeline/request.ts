@@ -34,6 +34,8 @@ export function finishResponse(response: Response, request: ApiRequest): Respons
     durationMs: Date.now() - request.receivedAt,
     accountId: request.caller?.accountId ?? null,
     testmode: request.caller?.testmode ?? null,
+    // What this request cost D1: round trips and rows, as D1 meters them (absent when it never opened a session).
+    ...(request.db?.usage ? { d1: request.db.usage } : {}),
   }));
   return response;
 }

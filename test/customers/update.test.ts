@@ -143,3 +143,39 @@ describe("PATCH /v1/customers/:id", () => {
     expect((await patch(key, id, { name: "x" }, { "Idempotency-Key": "retry-2" })).headers.get("Idempotent-Replayed")).toBeNull();
   });
 });
+
+describe("PATCH that changes nothing (the same values, or an empty metadata merge)", () => {
+  const events = async (key: string, id: string) =>
+    ((await (await call(`/v1/webhook-events?entityId=${id}`, { key })).json()) as { data: { eventName: string }[] }).data.map((e) => e.eventName);
+
+  it("answers 200 with the customer as it is, the same ETag, and writes no customer.updated event", async () => {
+    const { key } = await newKey();
+    const created = await createCustomer(key, { email: "same@example.com", name: "Same", metadata: { plan: "pro" } });
+    const etag = (await call(`/v1/customers/${created.id}`, { key })).headers.get("ETag");
+    for (const json of [{ name: "Same" }, { email: "same@example.com", metadata: { plan: "pro" } }, { metadata: {} }, { name: "  Same  " }]) {
+      const response = await patch(key, created.id, json, { "If-Match": etag! });
+      expect(response.status, JSON.stringify(json)).toBe(200);
+      expect(await response.json()).toEqual(created);
+      expect(response.headers.get("ETag")).toBe(etag);
+    }
+    expect(await events(key, created.id)).toEqual(["customer.created"]);
+    // A change still is one: a new ETag and its event.
+    const changed = await patch(key, created.id, { metadata: { plan: "business" } });
+    expect(changed.headers.get("ETag")).not.toBe(etag);
+    expect(await events(key, created.id)).toEqual(["customer.updated", "customer.created"]);
+  });
+
+  it("still honours If-Match (412 for another ETag) and replays under its Idempotency-Key", async () => {
+    const { key } = await newKey();
+    const created = await createCustomer(key, { email: "same-key@example.com", name: "Key" });
+    await expectError(await patch(key, created.id, { name: "Key" }, { "If-Match": '"not-the-etag"' }), 412);
+    const first = await patch(key, created.id, { name: "Key" }, { "Idempotency-Key": "noop-1" });
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+    await patched(key, created.id, { name: "Changed since" });
+    const again = await patch(key, created.id, { name: "Key" }, { "Idempotency-Key": "noop-1" });
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await again.json()).toEqual(created);
+    await expectError(await patch(key, created.id, { name: "Other" }, { "Idempotency-Key": "noop-1" }), 409);
+  });
+});

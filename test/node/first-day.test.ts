@@ -105,6 +105,10 @@ describe("the README's first day against the stand-in for Cloudflare's API", () 
     expect(first.stdout).toMatch(/Migrations applied to shards DB, DB_1 \(remote\)/);
     expect(first.stdout).toMatch(/Total Upload: [\d.]+ KiB \/ gzip: [\d.]+ KiB/);
     expect(first.stdout).toContain("--dry-run: exiting now.");
+    // The README's figure for the bundle is what the dry run prints, within 10%.
+    const printed = Number(/gzip: ([\d.]+) KiB/.exec(first.stdout)![1]);
+    const stated = Number(/a deploy bundle of about (\d+) KiB gzip/.exec(readme)![1]);
+    expect(Math.abs(printed - stated) / stated, `README says ${stated} KiB, the dry run printed ${printed}`).toBeLessThan(0.1);
 
     // Again: nothing new is made, no id changes, every migration stays applied once.
     const second = await run(rehearsed[0]!);
