@@ -1,6 +1,7 @@
 // `npm run dev`: a local Worker with everything it needs: the Worker secret for webhook signing secrets (.dev.vars,
 // created once), local D1 migrations, a fresh local test key, then `wrangler dev` on 127.0.0.1:$PORT (default 8787).
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,8 +14,9 @@ import { cli } from "./wrangler";
 const USAGE = `Usage: npm run dev [-- --persist-to <dir>] [--var NAME:VALUE ...] [--inspector-port <port>] [--test-scheduled] [--verbose]
 
 Serves the API on http://127.0.0.1:$PORT (default 8787) with local D1, KV and Queues under .wrangler/state
-(or --persist-to), and prints a working local test key once the server answers. DEV_ACCOUNT names the account
-(default acct_local), and a one-time sign-in link to the dashboard (/dashboard). The Worker's own log shows each request once; --verbose shows wrangler's output as it is (a
+(or --persist-to), and prints, once the server answers, a working local test key and a one-time sign-in link to the
+dashboard (/dashboard), both for the account DEV_ACCOUNT names (default acct_local). A port in use is refused first,
+with nothing changed. The Worker's own log shows each request once; --verbose shows wrangler's output as it is (a
 second line per request, its bindings table on every reload, its own cron hint).`;
 
 const { values } = cli(USAGE, {
@@ -24,6 +26,15 @@ const port = process.env.PORT ?? "8787";
 const accountId = process.env.DEV_ACCOUNT ?? "acct_local";
 const persistTo = values["persist-to"] ?? process.env.VATLY_PERSIST_TO;
 const target = { remote: false, persistTo };
+
+// The port first: a server already on it (another npm run dev) keeps its key, its link and the record helpers read.
+const free = await new Promise<boolean>((resolve) => {
+  const probe = createServer().once("error", () => resolve(false)).listen(Number(port), "127.0.0.1", () => probe.close(() => resolve(true)));
+});
+if (!free) {
+  console.error(`Port ${port} is in use (another npm run dev?): stop it, or serve another port with PORT=9000 npm run dev. Nothing was changed.`);
+  process.exit(1);
+}
 
 // Worker secrets (the AES key of endpoint secrets at rest, the HMAC key of idempotency fingerprints); locally they
 // live in the git-ignored .dev.vars, made once.

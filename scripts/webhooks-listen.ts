@@ -4,7 +4,7 @@
 // never replaces an endpoint it did not make unless told to (--replace), and never one a running listener receives
 // on. Needs `npm run dev` running.
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,8 @@ if (values.api !== undefined && !/^https?:\/\/[^\s/]+/.test(values.api)) refuse(
 const FORWARDED = ["content-type", "user-agent", "vatly-signature", "webhook-id", "webhook-timestamp", "webhook-signature"];
 /** Answered to a GET of the receiver's URL: how a second listener tells that this one is running. */
 const LISTENER_HEADER = "vatly-webhooks-listen";
+/** This listener's own mark in that header: the endpoint it answers itself (the README's own port) is not another's. */
+const LISTENER_ID = randomUUID();
 const port = Number(values.port ?? 4242);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TSX = join(HERE, "..", "node_modules", ".bin", "tsx");
@@ -54,7 +56,7 @@ const secret = `local_${randomBytes(24).toString("hex")}`;
 const standardSecret = standardWebhooksSecret(secret);
 
 const server = createServer((request, response) => {
-  if (request.method === "GET") return void response.writeHead(200, { [LISTENER_HEADER]: "1" }).end("webhooks:listen is running here\n");
+  if (request.method === "GET") return void response.writeHead(200, { [LISTENER_HEADER]: LISTENER_ID }).end("webhooks:listen is running here\n");
   let body = "";
   request.setEncoding("utf8");
   request.on("data", (chunk: string) => (body += chunk));
@@ -98,10 +100,13 @@ async function call(method: string, path: string, key: string, body?: object) {
   return response.status === 204 ? null : ((await response.json()) as { data?: { id: string; url: string }[]; id?: string });
 }
 
-/** Whether a running webhooks:listen answers at an endpoint's URL (only loopback URLs are asked). */
+/** Whether another running webhooks:listen answers at an endpoint's URL (only loopback URLs are asked). */
 async function listenerAt(url: string): Promise<boolean> {
   if (!/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(url)) return false;
-  return fetch(url, { signal: AbortSignal.timeout(1_000) }).then((r) => r.headers.get(LISTENER_HEADER) === "1", () => false);
+  return fetch(url, { signal: AbortSignal.timeout(1_000) }).then((r) => {
+    const mark = r.headers.get(LISTENER_HEADER);
+    return mark !== null && mark !== LISTENER_ID;
+  }, () => false);
 }
 
 /** What this listener made, undone when it stops. */

@@ -2,6 +2,15 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
+// Output into a pipe that closed (`npm run -s key:list -- ... | head`) ends the script quietly, as a shell tool ends:
+// nothing more can be read, and a stack trace would only be noise. Every script imports this module.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(0);
+  });
+}
+
 export interface Target {
   remote: boolean;
   /** Local state directory (wrangler's --persist-to); default $VATLY_PERSIST_TO, else .wrangler/state (what `npm run dev` serves). */
