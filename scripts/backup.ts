@@ -117,12 +117,13 @@ export function pieces(text: string): string[] {
 export function inserts(table: string, row: Row): Statement[] {
   const columns = Object.keys(row);
   const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
-  let size = Buffer.byteLength(sql, "utf8") + columns.reduce((n, c) => n + literalBytes(row[c]), 0);
+  const sizes = new Map(columns.map((c) => [c, literalBytes(row[c])]));
+  let size = Buffer.byteLength(sql, "utf8") + [...sizes.values()].reduce((n, b) => n + b, 0);
   const appended: string[] = [];
-  for (const c of columns.filter((c) => typeof row[c] === "string").sort((a, b) => literalBytes(row[b]) - literalBytes(row[a]))) {
+  for (const c of columns.filter((c) => typeof row[c] === "string").sort((a, b) => sizes.get(b)! - sizes.get(a)!)) {
     if (size <= STATEMENT_BYTES) break;
     appended.push(c);
-    size -= literalBytes(row[c]) - 2;
+    size -= sizes.get(c)! - 2;
   }
   const statements = [{ sql, params: columns.map((c) => (appended.includes(c) ? "" : row[c])) }];
   for (const c of appended) {

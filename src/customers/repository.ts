@@ -253,8 +253,8 @@ export async function updateCustomer(
   if (row) return { ok: toRow(row), deliver: shouldDeliver(results) };
   const before = rest[0]!.results[0] as (StoredCustomer & { unchanged: number }) | undefined;
   const failed = whyUnchanged(before, ifMatch, "too_many_keys");
-  if (failed === "too_many_keys" && before?.unchanged) return { ok: toRow(before), deliver: false };
-  return { failed };
+  // Not refused, not written: it held every value already (the merged metadata too, so never too many keys).
+  return failed === "too_many_keys" && before!.unchanged ? { ok: toRow(before!), deliver: false } : { failed };
 }
 
 function whyUnchanged(before: { etag: string } | undefined, ifMatch: string[] | null, otherwise: "too_many_keys" | "not_found") {
