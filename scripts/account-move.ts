@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { shardBinding } from "../src/lib/shards";
 import { isUnfinishedSource, type MoveRecord } from "../src/moves/repository";
 import { closeLocal, devPort, openLocal } from "./local";
-import { configuredShards, literal, query } from "./shards";
+import { configuredShards, remoteQuery } from "./shards";
 import { cli, fail, targetFrom, targetOptions, type Target } from "./wrangler";
 
 const USAGE = `Usage: npm run account:move -- --account <id> --to <shard> [--remote [--env staging|production]] [--port <port>] [--settle <seconds>]
@@ -25,13 +25,19 @@ move on every shard. --settle: seconds the Workflow lets key caches settle befor
 
 type Move = MoveRecord & { shard: number };
 
+/** A SELECT on a shard: the remote one through the REST API, the local one in this process. */
+async function rowsOf(shard: number, sql: string, params: unknown[], target: Target): Promise<Record<string, unknown>[]> {
+  if (target.remote) return remoteQuery(shard, sql, params, target);
+  return (await (await openLocal(target.persistTo)).db(shard).prepare(sql).bind(...params).all()).results;
+}
+
 /** The move records on every shard: the account's, or (no account) every unfinished one. */
 export async function moveRecords(accountId: string | undefined, target: Target): Promise<Move[]> {
-  const where = accountId === undefined ? "finished_at IS NULL" : `account_id = ${literal(accountId)}`;
-  const sql = `SELECT * FROM account_moves WHERE ${where} ORDER BY account_id`;
+  const sql = `SELECT * FROM account_moves WHERE ${accountId === undefined ? "finished_at IS NULL" : "account_id = ?"} ORDER BY account_id`;
+  const params = accountId === undefined ? [] : [accountId];
   const out: Move[] = [];
   for (const shard of configuredShards()) {
-    const rows = target.remote ? query(shard, sql, target) : (await (await openLocal(target.persistTo)).db(shard).prepare(sql).all()).results;
+    const rows = await rowsOf(shard, sql, params, target);
     out.push(...(rows as unknown as MoveRecord[]).map((m) => ({ ...m, shard })));
   }
   return out;
@@ -39,10 +45,10 @@ export async function moveRecords(accountId: string | undefined, target: Target)
 
 /** Whether any shard holds rows of the account. */
 async function holdsRows(accountId: string, target: Target): Promise<number[]> {
-  const sql = `SELECT 1 AS x FROM customers WHERE account_id = ${literal(accountId)} UNION ALL SELECT 1 FROM webhook_endpoints WHERE account_id = ${literal(accountId)} LIMIT 1`;
+  const sql = "SELECT 1 AS x FROM customers WHERE account_id = ?1 UNION ALL SELECT 1 FROM webhook_endpoints WHERE account_id = ?1 LIMIT 1";
   const shards: number[] = [];
   for (const shard of configuredShards()) {
-    const rows = target.remote ? query(shard, sql, target) : (await (await openLocal(target.persistTo)).db(shard).prepare(sql).all()).results;
+    const rows = await rowsOf(shard, sql, [accountId], target);
     if (rows.length) shards.push(shard);
   }
   return shards;

@@ -13,7 +13,7 @@ let token: string | undefined;
 let account: string | undefined;
 
 function apiToken(): string {
-  token ??= process.env.CLOUDFLARE_API_TOKEN ?? (JSON.parse(wrangler(["auth", "token", "--json"])) as { token: string }).token;
+  token ??= process.env.CLOUDFLARE_API_TOKEN || (JSON.parse(wrangler(["auth", "token", "--json"])) as { token: string }).token;
   return token;
 }
 
@@ -21,23 +21,39 @@ export interface Envelope<T> { success: boolean; errors: { code: number; message
 
 /** Calls the API; a refusal throws one line: the method, the path (account id left out) and Cloudflare's errors. */
 export async function cloudflare<T>(method: string, path: string, body?: unknown): Promise<Envelope<T>> {
-  const res = await fetch(`${base()}${path}`, {
+  const json = body !== undefined && typeof body !== "string";
+  const res = await reach(`${base()}${path}`, {
     method,
-    headers: { authorization: `Bearer ${apiToken()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${apiToken()}`, ...(json ? { "content-type": "application/json" } : {}) },
+    body: json ? JSON.stringify(body) : (body as string | undefined),
   });
   const text = await res.text();
-  let parsed: Envelope<T> | undefined;
-  try {
-    parsed = JSON.parse(text) as Envelope<T>;
-  } catch {
-    // not JSON: reported below with the status
-  }
-  if (!res.ok || !parsed?.success) {
-    const errors = parsed?.errors?.map((e) => `${e.message} [code: ${e.code}]`).join("; ") || `${res.status} ${text.slice(0, 200)}`;
-    throw new Error(`Cloudflare's API refused ${method} ${path.replace(/^\/accounts\/[^/]+/, "")}: ${errors}`);
-  }
+  const parsed = envelopeOf<T>(text);
+  if (!res.ok || !parsed?.success) throw refusal(method, path, res.status, text);
   return parsed;
+}
+
+/** fetch, with a connection that fails named in one line (the address, and what to check). */
+async function reach(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = ((err as Error).cause as { code?: string } | undefined)?.code ?? (err as Error).message;
+    throw new Error(`Could not reach Cloudflare's API at ${new URL(url).origin} (${cause}): check the network (or CLOUDFLARE_API_BASE_URL), then run this again.`);
+  }
+}
+
+function envelopeOf<T>(text: string): Envelope<T> | undefined {
+  try {
+    return JSON.parse(text) as Envelope<T>;
+  } catch {
+    return undefined; // not JSON: a refusal reports the status and the text
+  }
+}
+
+function refusal(method: string, path: string, status: number, text: string): Error {
+  const errors = envelopeOf(text)?.errors?.map((e) => `${e.message} [code: ${e.code}]`).join("; ") || `${status} ${text.slice(0, 200)}`;
+  return new Error(`Cloudflare's API refused ${method} ${path.replace(/^\/accounts\/[^/]+/, "")}: ${errors}`);
 }
 
 /** The account the commands act on. */
@@ -49,12 +65,53 @@ export async function accountId(): Promise<string> {
   return (account = accounts[0]!.id);
 }
 
-/** The `[[env.<env>.d1_databases]]` (or top-level) block of a shard in wrangler.toml: its database name and id. */
-export function shardDatabase(shard: number, env?: string, toml = readFileSync("wrangler.toml", "utf8")): { name: string; id: string } {
-  const header = env ? `[[env.${env}.d1_databases]]` : "[[d1_databases]]";
-  const block = toml.split(/(?=^\[)/m).find((b) => b.startsWith(header) && new RegExp(`^binding = "${shardBinding(shard)}"$`, "m").test(b));
-  if (!block) throw new Error(`wrangler.toml has no ${header} with binding "${shardBinding(shard)}".`);
+/** wrangler.toml's tables, each from its `[header]` line to the next one. */
+export const tomlBlocks = (toml = readFileSync("wrangler.toml", "utf8")) => toml.split(/(?=^\[)/m);
+
+/** The `[[env.<env>.<kind>]]` (or top-level) block of a binding in wrangler.toml. */
+function bindingBlock(kind: "d1_databases" | "kv_namespaces", binding: string, env?: string, toml?: string): string {
+  const header = env ? `[[env.${env}.${kind}]]` : `[[${kind}]]`;
+  const block = tomlBlocks(toml).find((b) => b.startsWith(header) && new RegExp(`^binding = "${binding}"$`, "m").test(b));
+  if (!block) throw new Error(`wrangler.toml has no ${header} with binding "${binding}".`);
+  return block;
+}
+
+/** A shard's D1 database in wrangler.toml (its environment's, else the top level's): its name and id. */
+export function shardDatabase(shard: number, env?: string, toml?: string): { name: string; id: string } {
+  const block = bindingBlock("d1_databases", shardBinding(shard), env, toml);
   return { name: /^database_name = "(.*)"$/m.exec(block)![1]!, id: /^database_id = "(.*)"$/m.exec(block)![1]! };
+}
+
+/**
+ * A KV namespace of wrangler.toml through the REST API: what `wrangler kv key get|put|list --remote` do, in this
+ * process (a request each, not a wrangler process each).
+ */
+export function kvNamespace(binding: string, env?: string) {
+  const id = /^id = "(.*)"$/m.exec(bindingBlock("kv_namespaces", binding, env))![1]!;
+  const path = async (rest: string) => `/accounts/${await accountId()}/storage/kv/namespaces/${id}${rest}`;
+  return {
+    async get(key: string): Promise<string | null> {
+      const at = await path(`/values/${encodeURIComponent(key)}`);
+      const res = await reach(`${base()}${at}`, { headers: { authorization: `Bearer ${apiToken()}` } });
+      const text = await res.text();
+      if (res.status === 404) return null;
+      if (!res.ok) throw refusal("GET", at, res.status, text);
+      return text;
+    },
+    async put(key: string, value: string): Promise<void> {
+      await cloudflare("PUT", await path(`/values/${encodeURIComponent(key)}`), value);
+    },
+    async names(prefix: string): Promise<string[]> {
+      const names: string[] = [];
+      let cursor = "";
+      do {
+        const page = await cloudflare<{ name: string }[]>("GET", await path(`/keys?prefix=${encodeURIComponent(prefix)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+        names.push(...page.result.map((k) => k.name));
+        cursor = page.result_info?.cursor ?? "";
+      } while (cursor);
+      return names;
+    },
+  };
 }
 
 export interface QueryResult { results: Record<string, string | number | null>[]; meta: { rows_read?: number; rows_written?: number } }

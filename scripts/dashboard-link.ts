@@ -8,7 +8,7 @@ import type { Mode } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
 import { checkAccount, checkMode, placeAccount } from "./keys";
 import { closeLocal, devPort, openLocal } from "./local";
-import { execute, literal } from "./shards";
+import { remoteQuery } from "./shards";
 import { cli, fail, targetFrom, targetOptions, type Target } from "./wrangler";
 
 /** Stores a new link for the account and mode; returns the link (base + /dashboard/#link=<token>). */
@@ -19,8 +19,7 @@ export async function createDashboardLink({ accountId, mode, base, ...target }: 
   const shard = await placeAccount(accountId, target);
   const params = fillPlaceholders(insertQuery.params, insertValues(await sha256Hex(token), "link", { accountId, testmode: mode === "test", shard, expiresAt: Date.now() + LINK_MS }));
   if (target.remote) {
-    let i = 0;
-    execute(0, [insertQuery.sql.replace(/\?/g, () => literal(params[i++] as string | number))], target);
+    await remoteQuery(0, insertQuery.sql, params, target);
   } else {
     await (await openLocal(target.persistTo)).db(0).prepare(insertQuery.sql).bind(...params).run();
   }

@@ -2,10 +2,10 @@
 // level of wrangler.toml is the local configuration (its ids are placeholders), so it is never deployed, and neither
 // is an environment that still has a placeholder id (`npm run env:create` replaces them).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { accountId, cloudflare } from "./cloudflare";
+import { accountId, cloudflare, tomlBlocks } from "./cloudflare";
 import { cli, fail } from "./wrangler";
 
 const USAGE = `Usage: npm run deploy -- --env staging|production [--dry-run]
@@ -39,7 +39,7 @@ async function missingResources(blocks: string[]): Promise<string[]> {
 const { values } = cli(USAGE, { env: { type: "string" }, "dry-run": { type: "boolean" } });
 try {
   if (!values.env) throw new Error("Refusing to deploy the top level of wrangler.toml: its ids are local placeholders. Deploy an environment: npm run deploy -- --env staging (or production).");
-  const blocks = readFileSync("wrangler.toml", "utf8").split(/(?=^\[)/m).filter((b) => b.startsWith(`[[env.${values.env}.`) || b.startsWith(`[env.${values.env}]`));
+  const blocks = tomlBlocks().filter((b) => b.startsWith(`[[env.${values.env}.`) || b.startsWith(`[env.${values.env}]`));
   if (blocks.length === 0) throw new Error(`wrangler.toml has no [env.${values.env}]: use --env staging or --env production.`);
   if (blocks.some((b) => PLACEHOLDER.test(b))) throw new Error(`[env.${values.env}] in wrangler.toml still has placeholder ids: run npm run env:create -- --env ${values.env} first.`);
   const missing = await missingResources(blocks);

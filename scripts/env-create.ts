@@ -4,12 +4,12 @@
 // through the REST API. Review and commit the change afterwards.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { accountId, cloudflare } from "./cloudflare";
+import { accountId, cloudflare, tomlBlocks } from "./cloudflare";
 import { cli, explain, wrangler } from "./wrangler";
 
 /** Sets `key = "<value>"` in the `[[env.<env>.<table>]]` block whose binding is `binding`. */
 export function setBindingId(toml: string, env: string, table: string, binding: string, key: string, value: string): string {
-  const blocks = toml.split(/(?=^\[)/m);
+  const blocks = tomlBlocks(toml);
   const index = blocks.findIndex((b) => b.startsWith(`[[env.${env}.${table}]]`) && new RegExp(`^binding = "${binding}"$`, "m").test(b));
   if (index === -1) throw new Error(`wrangler.toml has no [[env.${env}.${table}]] with binding "${binding}"`);
   blocks[index] = blocks[index]!.replace(new RegExp(`^${key} = ".*"$`, "m"), `${key} = "${value}"`);
@@ -31,7 +31,7 @@ wrangler cannot). Needs a Cloudflare login first: \`npx wrangler login\` (or set
 
 /** The shards of an environment in wrangler.toml: binding and database name of each. */
 export function environmentShards(toml: string, env: string): { binding: string; name: string }[] {
-  return toml.split(/(?=^\[)/m).filter((b) => b.startsWith(`[[env.${env}.d1_databases]]`))
+  return tomlBlocks(toml).filter((b) => b.startsWith(`[[env.${env}.d1_databases]]`))
     .map((b) => ({ binding: /^binding = "(.*)"$/m.exec(b)![1]!, name: /^database_name = "(.*)"$/m.exec(b)![1]! }));
 }
 

@@ -6,14 +6,15 @@ import { fileURLToPath } from "node:url";
 import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, REVOKED_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
 import { closeLocal, openLocal, stateDir } from "./local";
-import { configuredShards, literal, placeByHash, query } from "./shards";
-import { cli, fail, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
+import { kvNamespace } from "./cloudflare";
+import { configuredShards, placeByHash, remoteQuery } from "./shards";
+import { cli, fail, targetFrom, targetOptions, type Target } from "./wrangler";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
  * Where the key records are: the local KV and D1 in this process (scripts/local.ts, about a second to open, then
- * calls), or the deployed ones through wrangler (a process per call).
+ * calls), or the deployed ones through the REST API (a request per call).
  */
 interface Store {
   get(name: string): Promise<string | null>;
@@ -57,18 +58,12 @@ function storeOf(target: Target): Store {
         (await (await local()).db(shard).prepare("SELECT 1 AS x FROM customers WHERE account_id = ? LIMIT 1").bind(accountId).first()) !== null,
     };
   }
-  const kv = (args: string[]) => wrangler(["kv", "key", ...args, "--binding", "API_KEYS", ...targetArgs(target)]);
+  const kv = kvNamespace("API_KEYS", target.env);
   return {
-    get: async (name) => {
-      try {
-        return kv(["get", name, "--text"]).trim() || null;
-      } catch {
-        return null;
-      }
-    },
-    put: async (name, value) => void kv(["put", name, value]),
-    names: async (prefix) => (JSON.parse(kv(["list", "--prefix", prefix])) as { name: string }[]).map((k) => k.name),
-    holdsCustomers: async (shard, accountId) => query(shard, `SELECT 1 AS x FROM customers WHERE account_id = ${literal(accountId)} LIMIT 1`, target).length > 0,
+    get: (name) => kv.get(name),
+    put: (name, value) => kv.put(name, value),
+    names: (prefix) => kv.names(prefix),
+    holdsCustomers: async (shard, accountId) => (await remoteQuery(shard, "SELECT 1 AS x FROM customers WHERE account_id = ? LIMIT 1", [accountId], target)).length > 0,
   };
 }
 

@@ -1,10 +1,10 @@
-// The shards of this deployment (the D1 bindings DB, DB_1, ... in wrangler.toml) and SQL run on them with wrangler.
+// The shards of this deployment (the D1 bindings DB, DB_1, ... in wrangler.toml) and SQL run on them: migrations
+// with wrangler, remote queries through the REST API.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { shardBinding } from "../src/lib/shards";
+import { d1Query, shardDatabase } from "./cloudflare";
 import { cli, fail, targetArgs, targetFrom, targetOptions, wrangler, type Target } from "./wrangler";
 
 /** The shard numbers configured in wrangler.toml, in order (DB is 0, DB_N is N). */
@@ -21,24 +21,9 @@ export function placeByHash(accountId: string, shards = configuredShards()): num
 
 export type Row = Record<string, string | number | null>;
 
-/** Runs SELECT statements on a shard in one wrangler call; the rows of each, in order. */
-export function queryEach(shard: number, sqls: string[], target: Target): Row[][] {
-  const out = JSON.parse(wrangler(["d1", "execute", shardBinding(shard), "--command", sqls.join("; "), "--json", ...targetArgs(target)])) as { results: Row[] }[];
-  return out.map((r) => r.results);
-}
-
-export const query = (shard: number, sql: string, target: Target): Row[] => queryEach(shard, [sql], target)[0] ?? [];
-
-/** Runs many statements on a shard from a file (one round trip per file with --remote). */
-export function execute(shard: number, statements: string[], target: Target): void {
-  if (statements.length === 0) return;
-  const dir = mkdtempSync(join(tmpdir(), "vatly-sql-"));
-  try {
-    writeFileSync(join(dir, "batch.sql"), statements.join("\n"));
-    wrangler(["d1", "execute", shardBinding(shard), "--file", join(dir, "batch.sql"), "--yes", ...targetArgs(target)]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** One statement on a remote shard (the environment's database in wrangler.toml) with bound parameters: one API request. */
+export async function remoteQuery(shard: number, sql: string, params: unknown[], target: Target): Promise<Row[]> {
+  return (await d1Query(shardDatabase(shard, target.env).id, sql, params)).results;
 }
 
 /** A value as an SQL literal. A text with a NUL is written as hex: SQLite reads SQL text only up to a NUL. */

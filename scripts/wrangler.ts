@@ -1,5 +1,6 @@
 // Running wrangler from the scripts: local state (optionally in another directory) or the deployed resources.
 import { spawnSync } from "node:child_process";
+import { delimiter, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 // Output into a pipe that closed (`npm run -s key:list -- ... | head`) ends the script quietly, as a shell tool ends:
@@ -40,7 +41,8 @@ export function wrangler(args: string[]): string {
     const result = spawnSync("wrangler", args, {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      // The project's own wrangler, also when a script runs outside npm (node_modules/.bin then not on the PATH).
+      env: { ...process.env, PATH: `${resolve("node_modules/.bin")}${delimiter}${process.env.PATH ?? ""}`, CI: "true", WRANGLER_SEND_METRICS: "false" },
     });
     if (result.status === 0) return result.stdout;
     const output = result.stderr || result.stdout || String(result.error?.message ?? `exit status ${result.status}`);

@@ -38,6 +38,9 @@ describe("operator commands fail cleanly", () => {
   it("no Cloudflare login: db:migrate --remote and key:create --remote say how to log in", () => {
     expectOneLine("scripts/shards.ts", ["--remote"], /^Not logged in to Cloudflare: run `npx wrangler login`/, NO_LOGIN);
     expectOneLine("scripts/keys.ts", ["create", "--account", "acct_x", "--mode", "test", "--remote"], /^Not logged in to Cloudflare/, NO_LOGIN);
+    // A token, but Cloudflare's API out of reach: the address is named, not "fetch failed".
+    const unreachable = { ...process.env, CLOUDFLARE_API_TOKEN: "t", CLOUDFLARE_ACCOUNT_ID: "a", CLOUDFLARE_API_BASE_URL: "http://127.0.0.1:2/client/v4" };
+    expectOneLine("scripts/keys.ts", ["list", "--account", "acct_x", "--remote"], /^Could not reach Cloudflare's API at http:\/\/127\.0\.0\.1:2 \(ECONNREFUSED\): check the network/, unreachable);
   }, 120_000);
 
   it("the webhook desk's commands: a forward URL that is not http(s), an unknown event to trigger", () => {
