@@ -76,17 +76,24 @@ export function matchOf(c: Clause): string | null {
 }
 
 /**
- * Where a query's candidates come from: an FTS5 expression over the account's customers (`""`: all of them), or null
- * for the createdAt index (a query whose only positive clauses are createdAt ranges, joined by AND).
+ * Where a query's candidates come from: `walk`, every customer of the account (a query with nothing positive the
+ * indexes can answer); `createdAt`, the createdAt index (positive clauses that are createdAt ranges alone, joined by
+ * AND); `index`, the FTS5 expression `match` (null: none) and, in an OR, each createdAt range of `ranges` from its
+ * index, merged newest first.
  */
-export function candidatesOf(query: SearchQuery): string | null {
+export type Candidates = { from: "walk" } | { from: "createdAt" } | { from: "index"; match: string | null; ranges: Clause[] };
+
+export function candidatesOf(query: SearchQuery): Candidates {
   const positives = query.clauses.filter((c) => !c.negate);
   const matches = positives.map(matchOf);
   if (query.join === "AND") {
     const own = matches.filter((m): m is string => m !== null);
-    if (own.length > 0) return own.join(" AND ");
-    return positives.some((c) => c.field === "createdAt") ? null : "";
+    if (own.length > 0) return { from: "index", match: own.join(" AND "), ranges: [] };
+    return positives.some((c) => c.field === "createdAt") ? { from: "createdAt" } : { from: "walk" };
   }
-  // OR: the clauses' matches together when the index narrows each of them; otherwise every customer of the account.
-  return positives.length === query.clauses.length && matches.every((m) => m !== null) ? `(${matches.join(" OR ")})` : "";
+  // OR: every clause positive, each one narrowed by the FTS5 index or the createdAt one; else the account is walked.
+  const narrowed = positives.length === query.clauses.length && positives.every((c, i) => c.field === "createdAt" || matches[i] !== null);
+  if (!narrowed) return { from: "walk" };
+  const text = matches.filter((m): m is string => m !== null);
+  return { from: "index", match: text.length ? `(${text.join(" OR ")})` : null, ranges: positives.filter((c) => c.field === "createdAt") };
 }

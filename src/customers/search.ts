@@ -1,5 +1,6 @@
 // GET /v1/customers/search: customers found by a query in Stripe's search language (search-query.ts), answered from
-// indexes in one D1 round trip on the caller's shard, newest first, reading its own writes (search.repository.ts).
+// indexes on the caller's shard (one D1 round trip for a common page, at most 8 for any), newest first, reading its
+// own writes (search.repository.ts).
 import { json } from "itty-router";
 import * as v from "valibot";
 import type { RouteRequest } from "../env";
@@ -72,13 +73,15 @@ export async function searchCustomersHandler(request: RouteRequest, env: { IDEMP
   const { caller } = request;
   const tag = tokenTag(env.IDEMPOTENCY_SECRET ?? "", caller.accountId, caller.testmode, q.query);
   const after = q.page === undefined ? null : readPageToken(q.page, tag);
-  const { rows } = await searchCustomers(request.db, caller, parsed, after, q.limit);
+  const { rows, stopped } = await searchCustomers(request.db, caller, parsed, after, q.limit);
   const page = rows.slice(0, q.limit);
+  // The next page starts after the last row shown, or, on a page that ran out of calls, where its reading stopped.
+  const next = rows.length > q.limit ? { rid: page.at(-1)!.rid, createdAt: page.at(-1)!.createdAt, seen: (after?.seen ?? 0) + page.length } : stopped;
   const url = (token: string | null) => link(`${request.base}/v1/customers/search?query=${encodeURIComponent(q.query)}&limit=${q.limit}${token ? `&page=${token}` : ""}`);
   return json({
     data: page.map((row) => toCustomer(row, request.base)),
     count: page.length,
-    links: { self: url(q.page ?? null), next: rows.length > q.limit ? url(pageToken(tag, { rid: page.at(-1)!.rid, createdAt: page.at(-1)!.createdAt, seen: (after?.seen ?? 0) + page.length })) : null, prev: null },
+    links: { self: url(q.page ?? null), next: next ? url(pageToken(tag, next)) : null, prev: null },
   });
 }
 
@@ -94,7 +97,9 @@ export const describe: Described = {
       '(substring, 3+ characters, any case, Unicode-wide), `metadata["key"]:"value"`, `createdAt>"2026-01-01T00:00:00Z"`',
       '(also >=, <, <=; a date alone is midnight UTC, and Stripe\'s unix seconds work too).',
       "A leading `-` negates a clause; clauses join with AND or OR (not both), at most 10. Values are double-quoted;",
-      '`\\"` and `\\\\` escape. Follow `links.next` (an opaque `page` token) for the next page.',
+      '`\\"` and `\\\\` escape. Follow `links.next` (an opaque `page` token) for the next page: a page may hold fewer',
+      "customers than `limit`, even none, and still have a next one (a page reads a bounded number of candidates; a rare",
+      "match or a negated clause on a large account takes several pages). The end is `links.next: null`.",
     ].join(" "),
     parameters: [...d.query(SearchCustomersQuery).map((p) => (p.name === "query" ? { ...p, required: true, schema: { ...p.schema, pattern: QUERY_PATTERN } } : p)), d.param("Bookmark")],
     responses: {

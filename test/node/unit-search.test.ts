@@ -106,13 +106,16 @@ describe("the exact check", () => {
     expect(matchOf(parseSearchQuery('name~"é12"').clauses[0]!)).toBe('(("é12") OR ("e\u03011" AND "\u030112"))');
     expect(matchOf(parseSearchQuery('createdAt>"2026-01-01"').clauses[0]!)).toBeNull();
     expect(matchOf(parseSearchQuery('name~"a\u0000bc"'.replace("\\u0000", "\u0000")).clauses[0]!)).toBe('(("abc"))');
-    expect(candidatesOf(parseSearchQuery('email~"abc" AND -name~"xyz"'))).toBe('(("abc"))');
-    expect(candidatesOf(parseSearchQuery('email~"abc" AND name~"xyz"'))).toBe('(("abc")) AND (("xyz"))');
-    expect(candidatesOf(parseSearchQuery('email~"abc" OR name~"xyz"'))).toBe('((("abc")) OR (("xyz")))');
-    expect(candidatesOf(parseSearchQuery('email~"abc" OR -name~"xyz"'))).toBe("");
-    expect(candidatesOf(parseSearchQuery('email~"abc" OR createdAt>"2026-01-01"'))).toBe("");
-    expect(candidatesOf(parseSearchQuery('-email~"abc"'))).toBe("");
-    expect(candidatesOf(parseSearchQuery('createdAt>"2026-01-01" AND -email~"abc"'))).toBeNull();
+    expect(candidatesOf(parseSearchQuery('email~"abc" AND -name~"xyz"'))).toEqual({ from: "index", match: '(("abc"))', ranges: [] });
+    expect(candidatesOf(parseSearchQuery('email~"abc" AND name~"xyz"'))).toEqual({ from: "index", match: '(("abc")) AND (("xyz"))', ranges: [] });
+    expect(candidatesOf(parseSearchQuery('email~"abc" OR name~"xyz"'))).toEqual({ from: "index", match: '((("abc")) OR (("xyz")))', ranges: [] });
+    expect(candidatesOf(parseSearchQuery('email~"abc" OR -name~"xyz"'))).toEqual({ from: "walk" });
+    const or = parseSearchQuery('email~"abc" OR createdAt>"2026-01-01"');
+    expect(candidatesOf(or)).toEqual({ from: "index", match: '((("abc")))', ranges: [or.clauses[1]] });
+    expect(candidatesOf(parseSearchQuery('createdAt<"2020-01-01" OR createdAt>"2026-01-01"'))).toMatchObject({ from: "index", match: null });
+    expect(candidatesOf(parseSearchQuery('name~"a\u0000b" OR createdAt>"2026-01-01"'))).toEqual({ from: "walk" }); // 2 characters the index holds
+    expect(candidatesOf(parseSearchQuery('-email~"abc"'))).toEqual({ from: "walk" });
+    expect(candidatesOf(parseSearchQuery('createdAt>"2026-01-01" AND -email~"abc"'))).toEqual({ from: "createdAt" });
   });
 });
 
@@ -173,7 +176,7 @@ describe("pinned by npm run mutation (search)", () => {
     // "e" + combining accent + "x": three code points, two once composed: no trigram in that form.
     const short = parseSearchQuery('name~"e\u0301x"');
     expect(matchOf(short.clauses[0]!)).toBeNull();
-    expect(candidatesOf(short)).toBe("");
-    expect(candidatesOf(parseSearchQuery('name~"e\u0301x" AND createdAt>"2026-01-01"'))).toBeNull();
+    expect(candidatesOf(short)).toEqual({ from: "walk" });
+    expect(candidatesOf(parseSearchQuery('name~"e\u0301x" AND createdAt>"2026-01-01"'))).toEqual({ from: "createdAt" });
   });
 });
