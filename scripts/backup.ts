@@ -1,7 +1,8 @@
 // `npm run db:export` and `npm run db:restore`: a shard's every real table, row by row, and back into an empty shard.
 // `wrangler d1 export` refuses a database with a virtual table (the FTS5 search index, migrations/0007), so this is
 // the shard's backup: the index is not exported, it is rebuilt by the customers table's own triggers as the rows are
-// restored (search_scopes, the index's numbering, likewise). For point-in-time recovery of a remote shard, D1 Time
+// restored (search_scopes, the index's numbering, likewise; search_backfill, a mark of the source's own index,
+// is not carried over: the target indexes every row it restores). For point-in-time recovery of a remote shard, D1 Time
 // Travel (`wrangler d1 time-travel restore`) needs no export at all.
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
@@ -20,7 +21,7 @@ row. The search index is not in it: db:restore, into a shard with the migrations
 rows and the customers table's triggers rebuild the index. Locally the shards of npm run dev (.wrangler/state).`;
 
 /** Derived or internal: rebuilt by the triggers, kept by D1, or the migrations' own record. */
-const SKIPPED = /^(sqlite_|_cf_|d1_migrations$|customer_search|search_scopes$)/;
+const SKIPPED = /^(sqlite_|_cf_|d1_migrations$|customer_search|search_scopes$|search_backfill$)/;
 /** Restored last: a move's records and change log (their triggers must not see the rows arrive as changes). */
 const LAST = ["account_moves", "account_move_fence", "account_changes"];
 const PAGE = 1000;

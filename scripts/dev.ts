@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createDashboardLink } from "./dashboard-link";
 import { replaceLocalKey } from "./keys";
-import { closeLocal, recordDevServer } from "./local";
+import { closeLocal, LOCAL_KEY_CACHE_SECONDS, recordDevServer } from "./local";
 import { migrateAll } from "./shards";
 import { cli } from "./wrangler";
 
@@ -101,7 +101,7 @@ Dashboard: open this one-time sign-in link within 10 minutes (another: npm run d
 const args = ["dev", "--ip", "127.0.0.1", "--port", port, ...(persistTo ? ["--persist-to", persistTo] : [])];
 // Locally KV has no edge cache: the isolate's key cache shortened to 3 s, a move's settle needs 5 s, not 70 (a --var
 // of the same name wins).
-const vars = ["API_KEY_CACHE_SECONDS:3", "KEY_SETTLE_SECONDS:5"].filter((d) => !(values.var ?? []).some((v) => v.startsWith(d.split(":")[0]!)));
+const vars = [`API_KEY_CACHE_SECONDS:${LOCAL_KEY_CACHE_SECONDS}`, "KEY_SETTLE_SECONDS:5"].filter((d) => !(values.var ?? []).some((v) => v.startsWith(d.split(":")[0]!)));
 for (const v of [...vars, ...(values.var ?? [])]) args.push("--var", v);
 if (values["inspector-port"]) args.push("--inspector-port", values["inspector-port"]);
 if (values["test-scheduled"]) args.push("--test-scheduled"); // GET /__scheduled?cron=... runs a Cron Trigger

@@ -5,8 +5,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ACCOUNT_ID, accountIndexKey, API_KEY, KEY_PREFIX, REVOKED_PREFIX, type Mode, type StoredKey } from "../src/lib/api-keys";
 import { sha256Hex } from "../src/lib/crypto";
-import { closeLocal, openLocal, stateDir } from "./local";
-import { kvNamespace } from "./cloudflare";
+import { closeLocal, LOCAL_KEY_CACHE_SECONDS, openLocal, stateDir } from "./local";
+import { kvNamespace, tomlBlocks } from "./cloudflare";
 import { configuredShards, placeByHash, remoteQuery } from "./shards";
 import { cli, fail, targetFrom, targetOptions, type Target } from "./wrangler";
 
@@ -169,6 +169,19 @@ export async function listKeys(accountId: string, target: Target): Promise<Store
   return stored.filter((s): s is StoredKey => s !== null).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+/**
+ * How long a revoked key may still be accepted where it was revoked. Deployed: KV's edge cache of the record
+ * (cacheTtl 60 s, src/pipeline/auth.ts) and the isolate's own (API_KEY_CACHE_SECONDS of the environment in
+ * wrangler.toml, default 60). Locally: npm run dev's isolate cache alone (shortened; local KV has no edge cache).
+ */
+export function stillAccepted(target: Target, toml = readFileSync("wrangler.toml", "utf8")): string {
+  if (!target.remote) return `npm run dev may still accept it for up to ${LOCAL_KEY_CACHE_SECONDS} s (its isolate's key cache; local KV has no edge cache).`;
+  const blocks = tomlBlocks(toml);
+  const vars = target.env ? blocks.find((b) => b.startsWith(`[env.${target.env}]`)) : blocks.find((b) => b.startsWith("[vars]"));
+  const isolate = Number(/API_KEY_CACHE_SECONDS\s*=\s*"(\d+)"/.exec(vars ?? "")?.[1] ?? 60);
+  return `Workers that read it recently may still accept it for up to ${60 + isolate} s (KV's cache 60 s + the isolate's ${isolate} s).`;
+}
+
 const USAGE = `Usage:
   npm run key:create -- --account <id> --mode test|live [--shard <n>] [--remote [--env staging|production]] [--persist-to <dir>]
   npm run key:revoke -- <key>|- [--remote [--env staging|production]] [--persist-to <dir>]
@@ -197,10 +210,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         await closeLocal();
         process.exit(0);
       }
-      // What the Worker may still hold: KV's edge cache of the record (cacheTtl 60 s, src/pipeline/auth.ts) and the
-      // isolate's own (API_KEY_CACHE_SECONDS of wrangler.toml's top level, default 60).
-      const isolate = Number(/^API_KEY_CACHE_SECONDS\s*=\s*"(\d+)"/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? 60);
-      console.log(`Revoked the ${stored.mode} key of account ${stored.accountId} at ${stored.revokedAt}. Workers that read it recently may still accept it for up to ${60 + isolate} s (KV's cache 60 s + the isolate's ${isolate} s).`);
+      console.log(`Revoked the ${stored.mode} key of account ${stored.accountId} at ${stored.revokedAt}. ${stillAccepted(target)}`);
     } else if (command === "list") {
       const keys = await listKeys(values.account ?? "", target);
       if (keys.length === 0) console.log(`No keys for account ${values.account} (keys created before key:list existed are not indexed).`);

@@ -13,6 +13,9 @@ export interface LocalState {
   dispose(): Promise<void>;
 }
 
+/** The isolate's key cache under npm run dev (API_KEY_CACHE_SECONDS): local KV has no edge cache to wait for. */
+export const LOCAL_KEY_CACHE_SECONDS = 3;
+
 export const stateDir = (persistTo?: string) => persistTo ?? process.env.VATLY_PERSIST_TO ?? ".wrangler/state";
 
 let opened: Promise<LocalState> | undefined;

@@ -10,6 +10,7 @@ const EVENTS = {
   "customer.created": "creates a customer",
   "customer.updated": "creates a customer, then changes its name",
   "customer.deleted": "creates a customer, then deletes it",
+  "webhook.setup": "sends the account's endpoint a test event (as the dashboard's Send test event)",
 } as const;
 type Trigger = keyof typeof EVENTS;
 
@@ -41,9 +42,20 @@ async function call<T>(key: string, method: string, path: string, body?: object)
 
 try {
   const event = positionals[0] as Trigger | undefined;
-  if (positionals.length !== 1 || !event || !(event in EVENTS)) throw new Error(`Name one event to trigger: ${Object.keys(EVENTS).join(", ")} (--help shows the usage).`);
+  const names = Object.keys(EVENTS).join(", ");
+  if (positionals.length !== 1 || !event) throw new Error(`Name one event to trigger: ${names} (--help shows the usage).`);
+  if (!Object.hasOwn(EVENTS, event)) throw new Error(`Unknown event ${JSON.stringify(event)}: name one of ${names} (--help shows the usage).`);
   const key = await replaceLocalKey("trigger", { accountId: values.account ?? process.env.DEV_ACCOUNT ?? "acct_local", mode: "test", remote: false, persistTo: values["persist-to"] });
   await closeLocal();
+  if (event === "webhook.setup") {
+    const endpoints = await call<{ data: { id: string; url: string }[] }>(key, "GET", "/v1/webhook-endpoints");
+    const endpoint = endpoints.data[0];
+    if (!endpoint) throw new Error("The account has no webhook endpoint in test mode: start npm run webhooks:listen (or create one), then this again.");
+    const sent = await call<{ id: string }>(key, "POST", `/v1/webhook-endpoints/${endpoint.id}/test`);
+    console.log(`Triggered webhook.setup (endpoint ${endpoint.id}, ${endpoint.url}):`);
+    console.log(sent.id);
+    process.exit(0);
+  }
   const customer = await call<{ id: string }>(key, "POST", "/v1/customers", { email: `trigger-${randomUUID().slice(0, 8)}@example.com`, name: "Triggered Customer" });
   if (event === "customer.updated") await call(key, "PATCH", `/v1/customers/${customer.id}`, { name: "Triggered Customer (renamed)" });
   if (event === "customer.deleted") await call(key, "DELETE", `/v1/customers/${customer.id}`);

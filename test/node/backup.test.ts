@@ -47,7 +47,7 @@ describe("db:export and db:restore", () => {
     const exported = spawnSync(TSX, ["scripts/backup.ts", "export", "--shard", "0", "--output", file, "--persist-to", source], { encoding: "utf8" });
     expect(exported.status, exported.stderr).toBe(0);
     expect(exported.stdout).toMatch(/^Exported \d+ rows of DB to /);
-    expect(readFileSync(file, "utf8")).not.toMatch(/"table":"(customer_search|search_scopes|d1_migrations)/);
+    expect(readFileSync(file, "utf8")).not.toMatch(/"table":"(customer_search|search_scopes|search_backfill|d1_migrations)/);
 
     const target = fresh();
     const restored = spawnSync(TSX, ["scripts/backup.ts", "restore", "--shard", "0", "--input", file, "--persist-to", target], { encoding: "utf8" });
@@ -56,11 +56,11 @@ describe("db:export and db:restore", () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/^db:restore of the local DB: DB is not empty: restore into a shard with the migrations applied and no rows\.\n$/);
 
-    const tables = rows(source, ["SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'customer_search%' AND name NOT IN ('d1_migrations', 'search_scopes') ORDER BY name"])[0]!.map((r) => String(r.name));
+    const tables = rows(source, ["SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'customer_search%' AND name NOT IN ('d1_migrations', 'search_scopes', 'search_backfill') ORDER BY name"])[0]!.map((r) => String(r.name));
     expect(tables).toEqual(expect.arrayContaining(["customers", "customer_tombstones", "webhook_events", "idempotency_keys", "account_moves"]));
     const sqls = [
       ...tables.map((t) => `SELECT * FROM "${t}" ORDER BY rowid`),
-      "SELECT c.id FROM customer_search f JOIN customers c ON c.rowid = f.rowid WHERE f.customer_search MATCH '\"ndq\" AND \"lin\"' ORDER BY c.id",
+      "SELECT c.id FROM customer_search f JOIN search_scopes s JOIN customers c ON c.rowid = f.rowid - s.n * 1099511627776 AND c.account_id = s.account_id AND c.testmode = s.testmode WHERE f.customer_search MATCH '\"ndq\" AND \"lin\"' ORDER BY c.id",
       "SELECT (SELECT count(*) FROM customer_search) AS entries, (SELECT count(*) FROM customers) AS customers",
     ];
     const [before, after] = [rows(source, sqls), rows(target, sqls)];

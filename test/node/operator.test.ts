@@ -45,7 +45,8 @@ describe("operator commands fail cleanly", () => {
 
   it("the webhook desk's commands: a forward URL that is not http(s), an unknown event to trigger", () => {
     expectOneLine("scripts/webhooks-listen.ts", ["--forward-to", "ftp://127.0.0.1/hooks"], /^--forward-to must be an http\(s\) URL/);
-    expectOneLine("scripts/webhooks-trigger.ts", ["customer.exploded"], /^Name one event to trigger: customer\.created, customer\.updated, customer\.deleted \(--help shows the usage\)\.$/);
+    expectOneLine("scripts/webhooks-trigger.ts", ["customer.exploded"], /^Unknown event "customer\.exploded": name one of customer\.created, customer\.updated, customer\.deleted, webhook\.setup \(--help shows the usage\)\.$/);
+    expectOneLine("scripts/webhooks-trigger.ts", ["toString"], /^Unknown event "toString"/); // not an inherited property
     expectOneLine("scripts/webhooks-trigger.ts", [], /^Name one event to trigger/);
   });
 

@@ -40,3 +40,14 @@ describe("a script whose output is closed (npm run -s key:list ... | head)", () 
     expect(run.stderr).toBe("status 0\n");
   }, 60_000);
 });
+
+describe("key:revoke says how long the key may still work where it was revoked", () => {
+  it("3 s under npm run dev (no edge cache), KV's 60 s plus the environment's isolate cache when deployed", async () => {
+    const { stillAccepted } = await import("../../scripts/keys");
+    expect(stillAccepted({ remote: false })).toBe("npm run dev may still accept it for up to 3 s (its isolate's key cache; local KV has no edge cache).");
+    expect(stillAccepted({ remote: true, env: "staging" })).toMatch(/up to 120 s \(KV's cache 60 s \+ the isolate's 60 s\)\.$/);
+    const toml = '[vars]\nAPI_KEY_CACHE_SECONDS = "60"\n\n[env.staging]\nvars = { PUBLIC_BASE_URL = "https://x.example", API_KEY_CACHE_SECONDS = "10" }\n';
+    expect(stillAccepted({ remote: true, env: "staging" }, toml)).toMatch(/up to 70 s \(KV's cache 60 s \+ the isolate's 10 s\)\.$/);
+    expect(stillAccepted({ remote: true }, toml)).toMatch(/up to 120 s/);
+  });
+});
