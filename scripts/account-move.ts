@@ -28,7 +28,15 @@ type Move = MoveRecord & { shard: number };
 /** A SELECT on a shard: the remote one through the REST API, the local one in this process. */
 async function rowsOf(shard: number, sql: string, params: unknown[], target: Target): Promise<Record<string, unknown>[]> {
   if (target.remote) return remoteQuery(shard, sql, params, target);
-  return (await (await openLocal(target.persistTo)).db(shard).prepare(sql).bind(...params).all()).results;
+  // Local D1 is SQLite that npm run dev writes too: a read that meets its lock is tried again, a little later each time.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await (await openLocal(target.persistTo)).db(shard).prepare(sql).bind(...params).all()).results;
+    } catch (err) {
+      if (attempt === 8 || !/SQLITE_BUSY|database is locked/.test(String((err as Error).message))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }
 
 /** The move records on every shard: the account's, or (no account) every unfinished one. */
@@ -189,8 +197,13 @@ async function main() {
   const unfinished = records.find((m) => m.finished_at === null && (m.state === "copying" || m.state === "cutover" || m.state === "moved"));
 
   if (values.cancel) {
-    if (unfinished?.state === "moved") throw new Error(`${accountId} has already moved to ${shardBinding(unfinished.target_shard)}; the way back is a move back: --to ${unfinished.shard}`);
-    if (!unfinished && !records.some((m) => m.state === "incoming" || m.state === "filling")) throw new Error(`${accountId} has no unfinished move to cancel.`);
+    if (unfinished?.state === "moved") {
+      throw new Error(`${accountId} has moved to ${shardBinding(unfinished.target_shard)}: the move committed and is finishing (${unfinished.phase}), so it cannot be cancelled; once it finishes, the way back is a move back: --to ${unfinished.shard}`);
+    }
+    if (!unfinished && !records.some((m) => m.state === "incoming" || m.state === "filling")) {
+      const last = records.filter((m) => m.state === "moved" && m.finished_at !== null).sort((a, b) => b.finished_at! - a.finished_at!)[0];
+      throw new Error(`${accountId} has no unfinished move to cancel${last ? `: its last move, to ${shardBinding(last.target_shard)}, committed and finished at ${new Date(last.finished_at!).toISOString()} (the way back is a move back: --to ${last.source_shard ?? last.shard})` : ""}.`);
+    }
     const id = await startMove({ accountId, cancel: true }, target);
     const mover = unfinished?.owner ?? records.find((m) => m.owner)?.owner;
     console.log(`Cancelling the move of ${accountId} (the move's Workflow instance: ${mover ?? "none left"}; this cancel's: ${id}).`);

@@ -51,6 +51,8 @@ export type ApiRequest = IRequestStrict & {
   sentMethod?: string;
   /** Set only by the dashboard's router (src/dashboard/router.ts): the signed-in session's caller, instead of a key. */
   session?: Caller;
+  /** Set on a dashboard request once handed to the API (forward): the API's own log line is its record. */
+  forwarded?: boolean;
   // authenticate
   caller?: Caller;
   // openSession

@@ -34,8 +34,13 @@ export const SearchCustomersQuery = v.object({
  * an operator and a double-quoted value (or createdAt's unix seconds), joined by AND or OR. Not checked against the
  * query itself: the parser's errors say what is wrong and where, which a pattern cannot.
  */
-const VALUE = String.raw`"(?:[^"\\]|\\["\\])*"`;
-const CLAUSE = String.raw`-?(?:email|name|createdAt|metadata\[${VALUE}\])(?::|~|>=?|<=?)(?:${VALUE}|\d{1,12})`;
+/** A createdAt time the parser takes: a date, or a date-time to the minute or more with a zone; fields in range. */
+const TIME = String.raw`\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d))?`;
+const CHAR = String.raw`(?:[^"\\]|\\["\\])`;
+const VALUE = String.raw`"${CHAR}*"`;
+// An exact value is not empty, a substring is 3 characters or more, a createdAt bound a value or unix seconds.
+const TEXT_FIELD = String.raw`(?:email|name|metadata\[${VALUE}\])`;
+const CLAUSE = String.raw`-?(?:${TEXT_FIELD}:"${CHAR}+"|(?:email|name)~"${CHAR}{3,}"|createdAt(?:>=?|<=?)(?:"(?:${TIME}|\d{1,12})"|\d{1,12}))`;
 const JOINED = (word: string) => String.raw`(?:\s+${word}\s+${CLAUSE}){0,9}`;
 export const QUERY_PATTERN = String.raw`^\s*${CLAUSE}(?:${JOINED("[Aa][Nn][Dd]")}|${JOINED("[Oo][Rr]")})\s*$`;
 

@@ -21,7 +21,7 @@ function dashboardHeaders(response: Response): Response {
 
 /**
  * /dashboard/api/v1/<path> → the API's /v1/<path> as the session's caller: the same stages from limitCaller on, the
- * same handlers and answers. The request keeps its id, so both log lines name it.
+ * same handlers and answers. The request keeps its id; one log line says what it did (the API's, `via: "dashboard"`).
  */
 const forward = (api: Api) => async (request: ApiRequest, env: Env, ctx: ExecutionContext) => {
   const session = callerOf(await sessionCaller(request, env));
@@ -30,6 +30,7 @@ const forward = (api: Api) => async (request: ApiRequest, env: Env, ctx: Executi
   const inner = new Request(url, request);
   inner.headers.delete("Authorization"); // the session alone decides who calls
   inner.headers.set("X-Request-Id", request.requestId);
+  request.forwarded = true;
   const answer = await api(Object.assign(inner, { session }), env, ctx);
   return new Response(answer.body, answer); // headers the outer stages may add to
 };

@@ -25,6 +25,7 @@ export function finishResponse(response: Response, request: ApiRequest): Respons
   response.headers.set("X-Content-Type-Options", "nosniff");
   const bookmark = request.db?.getBookmark();
   if (bookmark) response.headers.set("X-D1-Bookmark", bookmark);
+  if (request.forwarded) return response; // a dashboard request handed to the API: the API's line is its record
   console.log(JSON.stringify({
     level: "info",
     requestId: request.requestId,
@@ -34,6 +35,7 @@ export function finishResponse(response: Response, request: ApiRequest): Respons
     durationMs: Date.now() - request.receivedAt,
     accountId: request.caller?.accountId ?? null,
     testmode: request.caller?.testmode ?? null,
+    ...(request.session ? { via: "dashboard" } : {}),
     // What this request cost D1: round trips and rows, as D1 meters them (absent when it never opened a session).
     ...(request.db?.usage ? { d1: request.db.usage } : {}),
   }));

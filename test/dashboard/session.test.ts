@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createCustomer, expectError, newKey } from "../helpers";
 import { dashboardFetch, newLink, signIn } from "./helpers";
 
@@ -103,5 +103,25 @@ describe("dashboard sign-in", () => {
     const { runCron } = await import("../../src/jobs/cron");
     await runCron({ cron: "17 * * * *", scheduledTime: Date.now(), noRetry() {} } as ScheduledController, env);
     expect((await env.DB.prepare("SELECT count(*) AS n FROM dashboard_sessions WHERE account_id = ?").bind(accountId).first<{ n: number }>())!.n).toBe(0);
+  });
+});
+
+describe("the dashboard's log lines", () => {
+  it("a dashboard request is logged once, as the API route it ran, with its account and via dashboard", async () => {
+    const { accountId } = await newKey();
+    const cookie = await signIn(accountId);
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      expect((await dashboardFetch("/dashboard/api/v1/customers?limit=1", { cookie })).status).toBe(200);
+      expect((await dashboardFetch("/dashboard/api/v1/customers?limit=1")).status).toBe(401); // no session: not forwarded
+    } finally {
+      spy.mockRestore();
+    }
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.map(({ path, status, accountId: a, via }) => ({ path, status, accountId: a, via }))).toEqual([
+      { path: "/v1/customers", status: 200, accountId, via: "dashboard" },
+      { path: "/dashboard/api/v1/customers", status: 401, accountId: null, via: undefined },
+    ]);
   });
 });

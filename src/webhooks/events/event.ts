@@ -15,7 +15,8 @@ export const timeSchema = (name: string) => {
   const message = `The ${name} parameter must be an ISO 8601 date or date-time, such as 2026-12-01 or 2026-12-01T09:30:00Z.`;
   return v.pipe(
     v.string(message),
-    v.regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/, message),
+    // Months, days, hours, minutes and seconds in their ranges: what the pattern (also the OpenAPI document's) admits parses.
+    v.regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$/, message),
     v.transform((text) => Date.parse(/T/.test(text) ? text : `${text}T00:00:00Z`)),
     v.check((ms) => Number.isFinite(ms), message),
   );

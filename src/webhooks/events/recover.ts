@@ -60,7 +60,7 @@ export const describe: Described = {
     summary: "Resend failed events",
     description: `Sends again every event that failed for good (out of attempts) since a time, optionally only those of one endpoint: at most ${RECOVER_MAX} a call, oldest first (hasMore: call again). Events whose endpoint is gone, or that would send an erased customer's data, are never sent. With dryRun, only counts them. Counts against the account's rate limit.`,
     parameters: [d.param("IdempotencyKey"), d.param("Bookmark")],
-    requestBody: { ...d.body(d.schema("RecoverWebhookEventsRequest", RecoverBody)), required: true },
+    requestBody: { ...d.body(d.schema("RecoverWebhookEventsRequest", v.strictObject(RecoverBody.entries))), required: true },
     responses: {
       "200": d.json(d.schema("WebhookEventRecovery", RecoverySchema), "How many events were sent again (or, dry run, would be).", d.header("X-D1-Bookmark")),
       ...d.common(),
